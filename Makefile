@@ -1,0 +1,158 @@
+# deploy-api: one static binary (musl + BearSSL), its tests, fuzzers, benches.
+#
+#   make            build/deploy-api (static, stripped)
+#   make test       everything CI checks; ends with "N passed, N failed"
+#   make demo       a deploy end to end on this machine, no Slack, no cluster
+#   make bench      figures for docs/benchmarks.md
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make image      the FROM scratch image (docker, else buildah)
+#   make format     clang-format the C sources
+
+BUILD      ?= build
+VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+BEARSSL_SRC ?= $(BUILD)/third_party/bearssl-0.6
+
+# CI builds with -Werror (CI=true in its environment).
+ifneq ($(CI),)
+WERROR ?= -Werror
+endif
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wformat=2 -Wpointer-arith -Wvla -Wwrite-strings -Wcast-align \
+       -Wundef -Wno-unused-parameter $(WERROR)
+DEFS = -std=c11 -D_GNU_SOURCE -DDEPLOY_API_VERSION='"$(VERSION)"'
+
+# Shipped binary: musl, size-optimized, dead sections dropped, stripped.
+MUSL_CC      = musl-gcc
+MUSL_CFLAGS  = -Os $(DEFS) $(WARN) -ffunction-sections -fdata-sections \
+               -fno-asynchronous-unwind-tables -fno-stack-protector -I$(BEARSSL_SRC)/inc
+MUSL_LDFLAGS = -static -Wl,--gc-sections -s
+
+# Tests and fuzzers: host clang with AddressSanitizer and UBSan.
+HOST_CC     = clang
+SAN         = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HOST_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -I$(BEARSSL_SRC)/inc -Isrc
+FUZZ_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -fsanitize=fuzzer-no-link -I$(BEARSSL_SRC)/inc -Isrc
+
+# glibc build for valgrind (memcheck does not like ASan).
+GLIBC_CFLAGS = -O1 -g $(DEFS) $(WARN) -I$(BEARSSL_SRC)/inc
+
+SRCS      = $(sort $(wildcard src/*.c))
+LIB_SRCS  = $(filter-out src/main.c,$(SRCS))
+HDRS      = $(wildcard src/*.h)
+UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
+FUZZ_SRCS = $(sort $(wildcard test/fuzz/fuzz_*.c))
+
+MUSL_OBJS  = $(SRCS:src/%.c=$(BUILD)/musl/%.o)
+HOST_OBJS  = $(LIB_SRCS:src/%.c=$(BUILD)/host/%.o)
+FUZZ_OBJS  = $(LIB_SRCS:src/%.c=$(BUILD)/fuzz/%.o)
+GLIBC_OBJS = $(SRCS:src/%.c=$(BUILD)/glibc/%.o)
+UNIT_BINS  = $(UNIT_SRCS:test/unit/%.c=$(BUILD)/unit/%)
+FUZZ_BINS  = $(FUZZ_SRCS:test/fuzz/%.c=$(BUILD)/fuzzers/%)
+
+BEARSSL_MUSL = $(BUILD)/bearssl-musl/libbearssl.a
+BEARSSL_HOST = $(BUILD)/bearssl-host/libbearssl.a
+
+.PHONY: all deps test unit fuzz-short fuzz e2e demo bench image format format-check \
+        manifests clean valgrind-build
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/deploy-api
+
+deps:
+	@sh ci/deps.sh test
+
+$(BEARSSL_SRC)/inc/bearssl.h:
+	@sh third_party/bearssl/fetch.sh $(dir $(BEARSSL_SRC))
+
+$(BEARSSL_MUSL): | $(BEARSSL_SRC)/inc/bearssl.h
+	@echo "  BEARSSL (musl) $@"
+	@sh third_party/bearssl/build.sh $(BEARSSL_SRC) $(dir $@) $(MUSL_CC) \
+	    "-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables"
+
+$(BEARSSL_HOST): | $(BEARSSL_SRC)/inc/bearssl.h
+	@echo "  BEARSSL (host) $@"
+	@sh third_party/bearssl/build.sh $(BEARSSL_SRC) $(dir $@) $(HOST_CC) "-O2 -g"
+
+$(BUILD)/musl/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
+	@mkdir -p $(dir $@)
+	$(MUSL_CC) $(MUSL_CFLAGS) -c $< -o $@
+
+$(BUILD)/host/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/glibc/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
+	@mkdir -p $(dir $@)
+	gcc $(GLIBC_CFLAGS) -c $< -o $@
+
+$(BUILD)/deploy-api: $(MUSL_OBJS) $(BEARSSL_MUSL)
+	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(MUSL_OBJS) $(BEARSSL_MUSL)
+	@ls -l $@ | awk '{print "  SIZE " $$5 " bytes " $$9}'
+
+$(BUILD)/host/libdeploy.a: $(HOST_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/libdeploy.a: $(FUZZ_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+
+# Unit tests may #include the module's .c to reach static functions; the
+# archive then supplies only the other modules.
+$(BUILD)/unit/%: test/unit/%.c test/unit/t.h $(BUILD)/host/libdeploy.a $(BEARSSL_HOST)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(HOST_CFLAGS) -Itest/unit -o $@ $< $(BUILD)/host/libdeploy.a $(BEARSSL_HOST)
+
+$(BUILD)/fuzzers/%: test/fuzz/%.c $(BUILD)/fuzz/libdeploy.a $(BEARSSL_HOST)
+	@mkdir -p $(dir $@)
+	$(HOST_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libdeploy.a $(BEARSSL_HOST)
+
+$(BUILD)/glibc/deploy-api: $(GLIBC_OBJS) $(BEARSSL_HOST)
+	gcc -o $@ $(GLIBC_OBJS) $(BEARSSL_HOST)
+
+valgrind-build: $(BUILD)/glibc/deploy-api
+
+unit: $(UNIT_BINS)
+	@sh test/run.sh unit $(UNIT_BINS)
+
+FUZZ_SECONDS ?= 60
+fuzz-short: $(FUZZ_BINS)
+	@sh test/run.sh fuzz 5 $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@sh test/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+e2e: $(BUILD)/deploy-api
+	@sh test/run.sh e2e $(BUILD)/deploy-api
+
+format:
+	clang-format -i src/*.c src/*.h test/unit/*.c test/unit/*.h test/fuzz/*.c
+
+format-check:
+	@sh test/run.sh format src/*.c src/*.h test/unit/*.c test/unit/*.h test/fuzz/*.c
+
+manifests:
+	@sh test/run.sh manifests
+
+# The whole suite: each layer prints PASS/FAIL lines into one log, and the
+# summary line counts them all.
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_BINS)
+	@sh test/run.sh all "$(UNIT_BINS)" "$(FUZZ_BINS)" $(BUILD)/deploy-api
+
+demo: $(BUILD)/deploy-api
+	@python3 test/e2e/demo.py $(BUILD)/deploy-api
+
+bench: $(BUILD)/deploy-api
+	@sh ci/deps.sh bench
+	@python3 test/bench/bench.py $(BUILD)/deploy-api
+
+image: $(BUILD)/deploy-api
+	@sh ci/image.sh $(BUILD)/deploy-api
+
+clean:
+	rm -rf $(BUILD)/musl $(BUILD)/host $(BUILD)/fuzz $(BUILD)/glibc $(BUILD)/unit \
+	    $(BUILD)/fuzzers $(BUILD)/deploy-api

@@ -1,0 +1,123 @@
+#!/bin/sh
+# Test runner: every layer prints "PASS name" / "FAIL name: why" lines; this
+# script runs the layers, keeps the lines and ends with "N passed, N failed".
+#
+#   test/run.sh unit BIN...            unit test binaries
+#   test/run.sh fuzz SECONDS BIN...    each libFuzzer target for SECONDS
+#   test/run.sh e2e BINARY             the Python end-to-end suite
+#   test/run.sh format FILE...         clang-format check
+#   test/run.sh manifests              render k8s/ and check its security
+#   test/run.sh all "UNIT" "FUZZ" BINARY   all of the above
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+log=${TEST_LOG:-$top/build/test.log}
+mkdir -p "$(dirname "$log")"
+
+unit() {
+	for b in "$@"; do
+		out=$("$b" 2>&1)
+		rc=$?
+		echo "$out" | grep -E '^(PASS|FAIL) '
+		if [ $rc -ne 0 ] && ! echo "$out" | grep -q '^FAIL '; then
+			echo "FAIL $b: exited $rc without a FAIL line"
+			echo "$out" | tail -n 30 | sed 's/^/    /'
+		elif [ $rc -ne 0 ]; then
+			echo "$out" | grep -v -E '^(PASS|FAIL) ' | tail -n 30 | sed 's/^/    /'
+		fi
+	done
+}
+
+fuzz() {
+	secs=$1
+	shift
+	for b in "$@"; do
+		name=$(basename "$b")
+		corpus="$top/test/fuzz/corpus/${name#fuzz_}"
+		work="$top/build/fuzz-corpus/${name#fuzz_}"
+		mkdir -p "$work" "$corpus"
+		out=$(cd "$top/build" && "$b" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 "$work" "$corpus" 2>&1)
+		rc=$?
+		execs=$(echo "$out" | sed -n 's/^stat::number_of_executed_units: *//p')
+		if [ $rc -eq 0 ]; then
+			echo "PASS fuzz:$name ($secs s, ${execs:-?} executions)"
+		else
+			echo "FAIL fuzz:$name: exit $rc"
+			echo "$out" | grep -v '^#' | tail -n 40 | sed 's/^/    /'
+		fi
+	done
+}
+
+e2e() {
+	python3 "$top/test/e2e/run.py" "$1"
+	rc=$?
+	[ $rc -le 1 ] || echo "FAIL e2e: runner exited $rc"
+}
+
+format() {
+	bad=0
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
+			echo "FAIL format:$f: not clang-formatted (run make format)"
+			bad=1
+		fi
+	done
+	[ $bad -eq 0 ] && echo "PASS format: $# files clang-formatted"
+}
+
+manifests() {
+	if [ -f "$top/test/k8s/check_manifests.py" ]; then
+		python3 "$top/test/k8s/check_manifests.py" "$top/k8s"
+	fi
+}
+
+summary() {
+	p=$(grep -c '^PASS ' "$log")
+	f=$(grep -c '^FAIL ' "$log")
+	echo
+	grep '^FAIL ' "$log" | sed 's/^/  /'
+	echo "$p passed, $f failed"
+	[ "$f" -eq 0 ] && [ "$p" -gt 0 ]
+}
+
+mode=$1
+shift
+case $mode in
+unit) unit "$@" | tee "$log" ;;
+fuzz) fuzz "$@" | tee "$log" ;;
+e2e) e2e "$@" | tee "$log" ;;
+format) format "$@" | tee "$log" ;;
+manifests) manifests | tee "$log" ;;
+all)
+	units=$1 fuzzers=$2 binary=$3
+	: >"$log"
+	{
+		echo "== format"
+		format "$top"/src/*.c "$top"/src/*.h "$top"/test/unit/*.c "$top"/test/unit/*.h "$top"/test/fuzz/*.c
+		echo "== binary"
+		if file "$binary" | grep -q 'statically linked'; then
+			echo "PASS binary: statically linked"
+		else
+			echo "FAIL binary: not statically linked: $(file "$binary")"
+		fi
+		size=$(wc -c <"$binary")
+		if [ "$size" -le 262144 ]; then
+			echo "PASS binary: $size bytes (limit 262144)"
+		else
+			echo "FAIL binary: $size bytes, over the 256 KiB limit"
+		fi
+		echo "== unit"
+		unit $units
+		echo "== fuzz (short)"
+		fuzz "${FUZZ_SHORT_SECONDS:-5}" $fuzzers
+		echo "== manifests"
+		manifests
+		echo "== e2e"
+		e2e "$binary"
+	} 2>&1 | tee "$log"
+	;;
+*) echo "run.sh: unknown mode $mode" >&2; exit 2 ;;
+esac
+summary
