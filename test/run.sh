@@ -33,6 +33,7 @@ fuzz() {
 	shift
 	for b in "$@"; do
 		name=$(basename "$b")
+		b="$(cd "$(dirname "$b")" && pwd)/$name"
 		corpus="$top/test/fuzz/corpus/${name#fuzz_}"
 		work="$top/build/fuzz-corpus/${name#fuzz_}"
 		mkdir -p "$work" "$corpus"

@@ -17,8 +17,7 @@ static int t_failed_now, t_npass, t_nfail;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            if (!t_failed_now)                                                                     \
-                printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                             \
+            if (!t_failed_now) printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
             t_failed_now = 1;                                                                      \
         }                                                                                          \
     } while (0)
@@ -71,12 +70,10 @@ static inline void *t_guard(const void *p, size_t n)
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
     size_t span = (n + pg - 1) / pg * pg + pg;
     char *base = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED)
-        abort();
+    if (base == MAP_FAILED) abort();
     mprotect(base + span - pg, pg, PROT_NONE);
     char *dst = base + span - pg - n;
-    if (n)
-        memcpy(dst, p, n);
+    if (n) memcpy(dst, p, n);
     return dst;
 }
 

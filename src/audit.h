@@ -1,0 +1,29 @@
+/* Logs and the audit trail: one JSON object per line on stdout. Only the
+ * parent writes here, so lines never interleave. */
+#ifndef AUDIT_H
+#define AUDIT_H
+
+struct audit {
+    const char *event; /* "accepted", "refused", "job_end", "rejected" */
+    const char *team_id, *user_id, *user_name, *channel_id;
+    const char *command; /* verb: deploy, status, ... */
+    const char *target;  /* namespace/deployment */
+    const char *image;
+    const char *result; /* accepted, ok, failed, killed, ... */
+    const char *error;
+    const char *reply;     /* what happened to the response_url post */
+    long job;              /* 0 when no job */
+    long long duration_ms; /* -1 when not applicable */
+    int exit_status;       /* -1 when not applicable */
+    const char *peer;
+};
+
+/* Write one audit line; NULL fields are left out. */
+void audit_write(const struct audit *a);
+/* Write a log line {"ts","level","msg"} plus optional key/value string pairs
+ * (NULL-terminated list: key, value, key, value, ..., NULL). */
+void log_line(const char *level, const char *msg, ...);
+/* RFC 3339 UTC time with milliseconds into buf (at least 32 bytes). */
+void audit_now(char *buf, unsigned long cap);
+
+#endif

@@ -1,0 +1,137 @@
+#include "jobs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int jobs_init(struct jobs *j, int max)
+{
+    memset(j, 0, sizeof *j);
+    j->v = calloc((size_t)max, sizeof *j->v);
+    j->max = max;
+    j->next_id = 1;
+    return j->v ? 0 : -1;
+}
+
+struct job *jobs_holder(struct jobs *j, const char *target)
+{
+    for (int i = 0; i < j->max; i++)
+        if (j->v[i].pid && j->v[i].spec.locks && strcmp(j->v[i].spec.target, target) == 0)
+            return &j->v[i];
+    return NULL;
+}
+
+int jobs_isolate_fd(int fd)
+{
+    if (fd != 3) {
+        if (dup2(fd, 3) < 0) return -1;
+        close(fd);
+    }
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 4u, ~0u, 0u) == 0) return 3;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536) max = 65536;
+    for (int i = 4; i < max; i++) close(i);
+    return 3;
+}
+
+struct job *jobs_spawn(struct jobs *j, const struct job_spec *spec, long long now_ms,
+                       int deadline_s, jobs_child_fn fn, void *arg, const char **err)
+{
+    struct job *job = NULL;
+    for (int i = 0; i < j->max && !job; i++)
+        if (!j->v[i].pid) job = &j->v[i];
+    if (!job) {
+        *err = "busy";
+        return NULL;
+    }
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        *err = "pipe failed";
+        return NULL;
+    }
+    job->spec = *spec;
+    job->id = j->next_id;
+    job->started_ms = now_ms;
+    job->deadline_ms = now_ms + (long long)deadline_s * 1000;
+    job->started_wall = (long long)time(NULL);
+    job->killed = 0;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        *err = "fork failed";
+        return NULL;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        fn(arg, job, p[1]);
+        _exit(70); /* fn must not return */
+    }
+    close(p[1]);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    job->pid = pid;
+    job->result_fd = p[0];
+    j->next_id++;
+    j->running++;
+    return job;
+}
+
+static struct job *by_pid(struct jobs *j, pid_t pid)
+{
+    for (int i = 0; i < j->max; i++)
+        if (j->v[i].pid == pid) return &j->v[i];
+    return NULL;
+}
+
+void jobs_reap(struct jobs *j, long long now_ms, jobs_done_fn done, void *arg)
+{
+    int st;
+    pid_t pid;
+    /* Bounded: at most every child once per call, plus stray notices. */
+    for (int n = 0; n < j->max + 64 && (pid = waitpid(-1, &st, WNOHANG)) > 0; n++) {
+        struct job *job = by_pid(j, pid);
+        if (!job) continue;
+        /* The child has exited: whatever it wrote is in the pipe already
+         * (a record is far below the pipe's capacity, so it never blocked). */
+        char rec[JOB_RESULT_MAX + 1];
+        size_t len = 0;
+        ssize_t r;
+        while (len < JOB_RESULT_MAX &&
+               (r = read(job->result_fd, rec + len, JOB_RESULT_MAX - len)) > 0)
+            len += (size_t)r;
+        rec[len] = 0;
+        close(job->result_fd);
+        done(arg, job, st, rec, now_ms);
+        job->pid = 0;
+        j->running--;
+    }
+}
+
+void jobs_enforce_deadlines(struct jobs *j, long long now_ms)
+{
+    for (int i = 0; i < j->max; i++) {
+        struct job *job = &j->v[i];
+        if (job->pid && now_ms >= job->deadline_ms && !job->killed) {
+            job->killed = 1;
+            kill(job->pid, SIGKILL);
+        }
+    }
+}
+
+void jobs_signal_all(struct jobs *j, int sig)
+{
+    for (int i = 0; i < j->max; i++)
+        if (j->v[i].pid) {
+            if (!j->v[i].killed) j->v[i].killed = 2;
+            kill(j->v[i].pid, sig);
+        }
+}

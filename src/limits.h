@@ -1,0 +1,51 @@
+/* Every fixed limit of deploy-api, with why it has that size. */
+#ifndef LIMITS_H
+#define LIMITS_H
+
+/* HTTP server (src/http, src/loop). */
+#define HTTP_MAX_HEAD 8192        /* request line + headers; past it: 431. Slack sends ~1.5 KiB. */
+#define HTTP_MAX_HEADERS 48       /* header fields; past it: 431. Slack sends ~15. */
+#define HTTP_MAX_BODY 16384       /* request body; past it: 413. A slash command form is < 2 KiB. */
+#define HTTP_MAX_RESPONSE 16384   /* one response, head + body (metrics, help). */
+#define CONN_MAX_DEFAULT 1024     /* open client connections (MAX_CONNS). */
+#define HEADER_TIMEOUT_DEFAULT 10 /* s to send a full request (HEADER_TIMEOUT). */
+#define KEEPALIVE_TIMEOUT_DEFAULT                                                                  \
+    5                             /* s an idle keep-alive connection is kept (KEEPALIVE_TIMEOUT). */
+#define WRITE_TIMEOUT 10          /* s a client may take to read its response. */
+#define SHUTDOWN_GRACE_DEFAULT 25 /* s SIGTERM waits for jobs (SHUTDOWN_GRACE). */
+
+/* Slack (src/slack, src/form). */
+#define SLACK_MAX_SKEW 300   /* s between X-Slack-Request-Timestamp and now, either way. */
+#define REPLAY_SLOTS 4096    /* accepted signatures remembered for SLACK_MAX_SKEW s. */
+#define FORM_MAX_FIELDS 32   /* fields in a slash-command form (Slack sends ~14). */
+#define FORM_MAX_VALUE 4096  /* one decoded value; the body bound already caps it. */
+#define CMD_MAX_TEXT 512     /* the command text a user typed. */
+#define SLACK_ID_MAX 32      /* team/user/channel ids: T0123ABCD, U…, C… */
+#define SLACK_NAME_MAX 96    /* user/channel display names, for messages only. */
+#define RESPONSE_URL_MAX 512 /* response_url length. */
+
+/* Kubernetes names and versions (DNS-1123 and image-tag rules). */
+#define K8S_NAME_MAX 253 /* deployment names (DNS-1123 subdomain). */
+#define K8S_NS_MAX 63    /* namespace names (DNS-1123 label). */
+#define VERSION_MAX 128  /* an image tag; a digest is "sha256:" + 64 hex. */
+#define IMAGE_MAX 512    /* IMAGE_BASE/deployment:version */
+
+/* Policy (src/policy). */
+#define POLICY_MAX_RULES 256  /* rules in DEPLOY_POLICY_FILE. */
+#define POLICY_MAX_LINE 1024  /* one line of the policy file. */
+#define POLICY_MAX_FILE 65536 /* the whole policy file. */
+
+/* Jobs (src/jobs). */
+#define MAX_JOBS_DEFAULT 16    /* concurrent children (MAX_JOBS). */
+#define MAX_JOBS_LIMIT 256     /* upper bound accepted for MAX_JOBS. */
+#define JOB_DEADLINE_SLACK 120 /* s a child may run past ROLLOUT_TIMEOUT before it is killed. */
+#define ROLLOUT_TIMEOUT_DEFAULT 300
+
+/* Child I/O (src/tls, src/httpc, src/kube). */
+#define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */
+#define HTTPC_MAX_RESPONSE (4u << 20) /* one kube response body (a ReplicaSet list). */
+#define HTTPC_MAX_HEAD 16384          /* response status line + headers. */
+#define TLS_MAX_ANCHORS 1024          /* trust anchors in one bundle (Debian's has ~140). */
+#define RESPONSE_URL_POSTS 5          /* Slack allows 5 posts per response_url in 30 min. */
+
+#endif

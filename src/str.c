@@ -1,0 +1,70 @@
+#include "str.h"
+
+#include <string.h>
+
+int slice_eq(struct slice a, const char *s)
+{
+    size_t n = strlen(s);
+    return a.n == n && memcmp(a.p, s, n) == 0;
+}
+
+static int lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+int slice_eq_nocase(struct slice a, const char *s)
+{
+    size_t n = strlen(s);
+    if (a.n != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower((unsigned char)a.p[i]) != lower((unsigned char)s[i])) return 0;
+    return 1;
+}
+
+int str_ct_eq(const void *a, const void *b, size_t n)
+{
+    const volatile unsigned char *x = a, *y = b;
+    unsigned char d = 0;
+    for (size_t i = 0; i < n; i++) d |= x[i] ^ y[i];
+    return d == 0;
+}
+
+int slice_copy(char *dst, size_t cap, struct slice a)
+{
+    if (cap == 0) return -1;
+    if (a.n >= cap) {
+        dst[0] = 0;
+        return -1;
+    }
+    memcpy(dst, a.p, a.n);
+    dst[a.n] = 0;
+    return 0;
+}
+
+int str_copy(char *dst, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (cap == 0) return -1;
+    if (n >= cap) {
+        memcpy(dst, s, cap - 1);
+        dst[cap - 1] = 0;
+        return -1;
+    }
+    memcpy(dst, s, n + 1);
+    return 0;
+}
+
+int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out)
+{
+    unsigned long v = 0;
+    if (a.n == 0 || a.n > 20) return -1;
+    for (size_t i = 0; i < a.n; i++) {
+        unsigned d = (unsigned char)a.p[i] - '0';
+        if (d > 9) return -1;
+        if (v > (max - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,28 @@
+/* Byte slices and the small string helpers every module uses. */
+#ifndef STR_H
+#define STR_H
+
+#include <stddef.h>
+
+/* A view into a caller-owned buffer; never NUL-terminated by contract. */
+struct slice {
+    const char *p;
+    size_t n;
+};
+
+#define SLICE_LIT(s) ((struct slice){(s), sizeof(s) - 1})
+
+/* 1 when a equals the NUL-terminated s, byte for byte. */
+int slice_eq(struct slice a, const char *s);
+/* 1 when a equals s ignoring ASCII case. */
+int slice_eq_nocase(struct slice a, const char *s);
+/* Compare n bytes in time that depends only on n; 1 when equal. */
+int str_ct_eq(const void *a, const void *b, size_t n);
+/* Copy a into dst (cap bytes, NUL-terminated); -1 and dst="" when it does not fit. */
+int slice_copy(char *dst, size_t cap, struct slice a);
+/* Copy s into dst (cap bytes, NUL-terminated); -1 and truncated when it does not fit. */
+int str_copy(char *dst, size_t cap, const char *s);
+/* Parse a decimal unsigned integer that fits in *out (<= max); -1 on anything else. */
+int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out);
+
+#endif

@@ -1,0 +1,140 @@
+/* The forked side of a command: Kubernetes, then Slack. Blocking I/O with
+ * deadlines is fine here; the parent is not waiting. */
+#include "worker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpc.h"
+#include "respond.h"
+#include "slack.h"
+
+int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t errlen)
+{
+    memset(k, 0, sizeof *k);
+    if (url_parse(a->cfg.kube_api_url, &k->api, err, errlen) < 0) return -1;
+    /* BearSSL checks DNS names only: an API server reached by IP is
+     * verified against KUBE_TLS_SERVER_NAME (kubernetes.default.svc). */
+    const char *name = a->cfg.kube_server_name;
+    if (!name[0]) {
+        int is_ip = strchr(k->api.host, ':') != NULL ||
+                    strspn(k->api.host, "0123456789.") == strlen(k->api.host);
+        name = is_ip ? "kubernetes.default.svc" : k->api.host;
+    }
+    str_copy(k->server_name, sizeof k->server_name, name);
+    k->token_file = a->cfg.kube_token_file;
+    k->ca = &a->kube_ca;
+    k->proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL;
+    k->no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL;
+    k->timeout_s = IO_TIMEOUT;
+    k->rollout_timeout_s = a->cfg.rollout_timeout;
+    k->image_base = a->cfg.image_base;
+    return 0;
+}
+
+int worker_run_command(const struct app *a, const struct job_spec *sp, struct kube_result *res)
+{
+    struct kube_cfg k;
+    memset(res, 0, sizeof *res);
+    if (worker_kube_cfg(a, &k, res->error, sizeof res->error) < 0) {
+        snprintf(res->text, sizeof res->text, "KUBE_API_URL is not usable: %s", res->error);
+        return -1;
+    }
+    struct kube_actor who = {
+        sp->user_id[0] ? sp->user_id : NULL, sp->user_name[0] ? sp->user_name : NULL,
+        sp->channel_id[0] ? sp->channel_id : NULL, sp->channel_name[0] ? sp->channel_name : NULL,
+        sp->team_id[0] ? sp->team_id : NULL};
+    switch ((enum cmd_verb)sp->verb) {
+    case CMD_DEPLOY:
+        return kube_deploy(&k, sp->ns, sp->name, sp->version, &who, res);
+    case CMD_STATUS:
+        return kube_status(&k, sp->ns, sp->name, res);
+    case CMD_HISTORY:
+        return kube_history(&k, sp->ns, sp->name, res);
+    case CMD_ROLLBACK:
+        return kube_rollback(&k, sp->ns, sp->name, sp->revision, &who, res);
+    case CMD_HELP:
+        break;
+    }
+    snprintf(res->text, sizeof res->text, "nothing to do");
+    return -1;
+}
+
+/* Record values are one line each: no newlines inside. */
+static void rec_put(char *rec, size_t cap, const char *key, const char *val)
+{
+    size_t len = strlen(rec);
+    if (!val || len + strlen(key) + 3 >= cap) return;
+    int n = snprintf(rec + len, cap - len, "%s=", key);
+    if (n < 0 || (size_t)n >= cap - len) return;
+    len += (size_t)n;
+    for (const char *p = val; *p && len + 2 < cap; p++)
+        rec[len++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
+    rec[len++] = '\n';
+    rec[len] = 0;
+}
+
+static int post(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
+                char *err, size_t errlen)
+{
+    static char json[8192];
+    long n = slack_reply_json(json, sizeof json, in_channel, text);
+    if (n < 0) {
+        snprintf(err, errlen, "message too large");
+        return -1;
+    }
+    struct httpc_opts o = {&a->slack_ca, NULL, a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL,
+                           a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL, IO_TIMEOUT};
+    return respond_post(&o, sp->response_url, a->cfg.response_url_hosts, json, (size_t)n,
+                        RESPONSE_URL_POSTS, err, errlen);
+}
+
+void worker_child(void *arg, const struct job *job, int result_fd)
+{
+    const struct app *a = arg;
+    const struct job_spec *sp = &job->spec;
+    loop_child_reset((struct loop *)&a->loop);
+    result_fd = jobs_isolate_fd(result_fd);
+
+    static struct kube_result res;
+    int rc = worker_run_command(a, sp, &res);
+
+    /* deploy and rollback results go to the whole channel; lookups only
+     * to the person who asked. */
+    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK;
+    static char text[6144];
+    char who[64];
+    snprintf(who, sizeof who, "<@%s>", sp->user_id);
+    if (in_channel)
+        snprintf(text, sizeof text, "%s %s: %s", rc == 0 ? ":white_check_mark:" : ":x:", who,
+                 res.text);
+    else
+        snprintf(text, sizeof text, "%s", res.text);
+    char err[512] = "", reply[600];
+    if (post(a, sp, in_channel, text, err, sizeof err) == 0)
+        snprintf(reply, sizeof reply, "delivered");
+    else
+        snprintf(reply, sizeof reply, "failed: %s", err);
+
+    char rec[JOB_RESULT_MAX] = "";
+    rec_put(rec, sizeof rec, "result", rc == 0 ? "ok" : "failed");
+    rec_put(rec, sizeof rec, "image", res.image[0] ? res.image : NULL);
+    rec_put(rec, sizeof rec, "error", rc == 0 ? NULL : (res.error[0] ? res.error : "failed"));
+    rec_put(rec, sizeof rec, "reply", reply);
+    (void)!write(result_fd, rec, strlen(rec));
+    _exit(rc == 0 ? 0 : 1);
+}
+
+void worker_notice(const struct app *a, const struct job_spec *sp, const char *text)
+{
+    loop_child_reset((struct loop *)&a->loop);
+    jobs_isolate_fd(2);
+    /* Bounded even if every post times out. */
+    alarm((unsigned)(IO_TIMEOUT * 2 * RESPONSE_URL_POSTS + 30));
+    char err[256];
+    post(a, sp, 1, text, err, sizeof err);
+    _exit(0);
+}
