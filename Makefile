@@ -76,22 +76,27 @@ $(BEARSSL_HOST): | $(BEARSSL_SRC)/inc/bearssl.h
 
 $(BUILD)/musl/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
 	@mkdir -p $(dir $@)
-	$(MUSL_CC) $(MUSL_CFLAGS) -c $< -o $@
+	@echo "  CC $<"
+	@$(MUSL_CC) $(MUSL_CFLAGS) -c $< -o $@
 
 $(BUILD)/host/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+	@echo "  CC host $<"
+	@$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
 $(BUILD)/fuzz/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	@echo "  CC fuzz $<"
+	@$(HOST_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(BUILD)/glibc/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
 	@mkdir -p $(dir $@)
-	gcc $(GLIBC_CFLAGS) -c $< -o $@
+	@echo "  CC glibc $<"
+	@gcc $(GLIBC_CFLAGS) -c $< -o $@
 
 $(BUILD)/deploy-api: $(MUSL_OBJS) $(BEARSSL_MUSL)
-	$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(MUSL_OBJS) $(BEARSSL_MUSL)
+	@echo "  LD $@"
+	@$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(MUSL_OBJS) $(BEARSSL_MUSL)
 	@ls -l $@ | awk '{print "  SIZE " $$5 " bytes " $$9}'
 
 $(BUILD)/host/libdeploy.a: $(HOST_OBJS)
@@ -104,11 +109,13 @@ $(BUILD)/fuzz/libdeploy.a: $(FUZZ_OBJS)
 # archive then supplies only the other modules.
 $(BUILD)/unit/%: test/unit/%.c test/unit/t.h $(BUILD)/host/libdeploy.a $(BEARSSL_HOST)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(HOST_CFLAGS) -Itest/unit -o $@ $< $(BUILD)/host/libdeploy.a $(BEARSSL_HOST)
+	@echo "  LD $@"
+	@$(HOST_CC) $(HOST_CFLAGS) -Itest/unit -o $@ $< $(BUILD)/host/libdeploy.a $(BEARSSL_HOST)
 
 $(BUILD)/fuzzers/%: test/fuzz/%.c $(BUILD)/fuzz/libdeploy.a $(BEARSSL_HOST)
 	@mkdir -p $(dir $@)
-	$(HOST_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libdeploy.a $(BEARSSL_HOST)
+	@echo "  LD $@"
+	@$(HOST_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libdeploy.a $(BEARSSL_HOST)
 
 $(BUILD)/glibc/deploy-api: $(GLIBC_OBJS) $(BEARSSL_HOST)
 	gcc -o $@ $(GLIBC_OBJS) $(BEARSSL_HOST)

@@ -105,14 +105,14 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     /* deploy and rollback results go to the whole channel; lookups only
      * to the person who asked. */
     int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK;
-    static char text[6144];
-    char who[64];
-    snprintf(who, sizeof who, "<@%s>", sp->user_id);
+    /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
+    static char escaped[6144], text[6400];
+    slack_escape_text(res.text, escaped, sizeof escaped);
     if (in_channel)
-        snprintf(text, sizeof text, "%s %s: %s", rc == 0 ? ":white_check_mark:" : ":x:", who,
-                 res.text);
+        snprintf(text, sizeof text, "%s <@%s>: %s",
+                 rc == 0 ? ":white_check_mark:" : ":x:", sp->user_id, escaped);
     else
-        snprintf(text, sizeof text, "%s", res.text);
+        snprintf(text, sizeof text, "%s", escaped);
     char err[512] = "", reply[600];
     if (post(a, sp, in_channel, text, err, sizeof err) == 0)
         snprintf(reply, sizeof reply, "delivered");

@@ -1,0 +1,30 @@
+/* Delivery of a job's result to Slack's response_url: an allow-list check
+ * that runs before any connection (the URL comes from the request: an SSRF
+ * door otherwise), then a POST with bounded retries. */
+#ifndef RESPOND_H
+#define RESPOND_H
+
+#include <stddef.h>
+
+#include "httpc.h"
+
+#define RESPOND_BACKOFF_MAX 16     /* s: cap of the doubling backoff (1, 2, 4, 8, 16). */
+#define RESPOND_RETRY_AFTER_MAX 60 /* s: cap on a 429's Retry-After. */
+#define RESPOND_MAX_BODY 65536     /* bytes read of Slack's answer ("ok" or an error). */
+
+/* 1 when url is https://host[:port]/... with no userinfo, an ASCII host and
+ * host[:port] in the comma list allowed_hosts (host case-insensitive; an
+ * entry without a port allows port 443 only); 0 otherwise with err saying
+ * why. Makes no connection. */
+int respond_url_allowed(const char *url, const char *allowed_hosts, char *err, size_t errlen);
+
+/* POST json[0..n) as application/json to url, after respond_url_allowed
+ * (refused: no connection at all). Retries transport errors, 5xx and 429
+ * with backoff 1 s, 2 s, 4 s... (capped at RESPOND_BACKOFF_MAX), or a 429's
+ * Retry-After capped at RESPOND_RETRY_AFTER_MAX; at most max_attempts posts
+ * (clamped to 1..RESPONSE_URL_POSTS). 0 when a 2xx arrived; -1 with err =
+ * the last reason. */
+int respond_post(const struct httpc_opts *o, const char *url, const char *allowed_hosts,
+                 const char *json, size_t n, int max_attempts, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,56 @@
+/* libFuzzer target for kube's parsers: the input is a Deployment,
+ * ReplicaSet(List), watch event or Status JSON; an optional second document
+ * after a "\n---\n" line plays the ReplicaSet(List) for the functions that
+ * take two. Every function must return without reading past its input. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char msg[256], c[64], img[IMAGE_MAX], err[256], out[4096], *patch;
+    struct kube_counts k;
+    size_t off, len;
+    /* exact-size copies so ASan sees any over-read */
+    char *a = malloc(size ? size : 1), *b;
+    const char *sep = size ? memmem(data, size, "\n---\n", 5) : NULL;
+    size_t an = sep ? (size_t)(sep - (const char *)data) : size;
+    size_t bn = sep ? size - an - 5 : size;
+    if (!a) return 0;
+    memcpy(a, data, an);
+    b = malloc(bn ? bn : 1);
+    if (!b) {
+        free(a);
+        return 0;
+    }
+    memcpy(b, sep ? sep + 5 : (const char *)data, bn);
+
+    kube_rollout_state(a, an, &k, msg, sizeof msg);
+    kube_choose_container(a, an, "web", c, sizeof c, img, sizeof img, err, sizeof err);
+    kube_status_text(a, an, out, sizeof out);
+    kube_status_message(a, an, msg, sizeof msg);
+    kube_selector(a, an, out, sizeof out);
+    if (kube_watch_event(a, an, &off, &len) != KEV_BAD) {
+        if (off + len > an) abort();
+        kube_rollout_state(a + off, len, NULL, msg, sizeof msg);
+    }
+    kube_history_text(a, an, b, bn, out, sizeof out);
+    kube_template_matches(a, an, b, bn);
+    long r = kube_rollback_target(a, an, b, bn, 0, &off, &len, err, sizeof err);
+    if (r >= 0 && off + len > bn) abort();
+    kube_rollback_target(a, an, b, bn, 3, &off, &len, err, sizeof err);
+    size_t cap = an + bn + 2048;
+    patch = malloc(cap);
+    if (patch) {
+        long n = kube_rollback_patch(a, an, b, bn, "cause \"x\"", patch, cap, err, sizeof err);
+        if (n >= 0 && (size_t)n >= cap) abort();
+        free(patch);
+    }
+    free(b);
+    free(a);
+    return 0;
+}

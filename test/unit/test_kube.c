@@ -1,0 +1,1158 @@
+/* Unit tests of src/kube.c: kubectl's rollout-status rules, container choice,
+ * patch builders, rollback rules, history, selectors, and the deploy and
+ * rollback flows over a scripted fake transport. */
+#include "../../src/kube.c"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "t.h"
+
+/* ---- fixtures ---- */
+
+/* A Deployment named web in ns default. spec < 0 leaves spec.replicas out;
+ * reason NULL leaves the Progressing condition out. */
+static char *dep(char *buf, size_t cap, const char *image, long gen, long og, int spec, int repl,
+                 int upd, int avail, const char *reason)
+{
+    char specr[64] = "", cond[256] = "";
+    if (spec >= 0) snprintf(specr, sizeof specr, "\"replicas\":%d,", spec);
+    if (reason)
+        snprintf(cond, sizeof cond,
+                 ",\"conditions\":[{\"type\":\"Available\",\"status\":\"True\",\"reason\":"
+                 "\"MinimumReplicasAvailable\"},{\"type\":\"Progressing\",\"status\":\"True\","
+                 "\"reason\":\"%s\"}]",
+                 reason);
+    snprintf(buf, cap,
+             "{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"name\":\"web\","
+             "\"namespace\":\"default\",\"uid\":\"uid-web\",\"resourceVersion\":\"100\","
+             "\"generation\":%ld,\"annotations\":{\"deployment.kubernetes.io/revision\":\"4\"}},"
+             "\"spec\":{%s\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{"
+             "\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"initContainers\":[{"
+             "\"name\":\"init\",\"image\":\"busybox\"}],\"containers\":[{\"name\":\"web\","
+             "\"image\":\"%s\"},{\"name\":\"envoy\",\"image\":\"envoy:1.2\"}]}}},"
+             "\"status\":{\"observedGeneration\":%ld,\"replicas\":%d,\"updatedReplicas\":%d,"
+             "\"readyReplicas\":%d,\"availableReplicas\":%d%s}}",
+             gen, specr, image, og, repl, upd, avail, avail, cond);
+    return buf;
+}
+
+static enum kube_rollout st(const char *js, char *msg, size_t cap)
+{
+    return kube_rollout_state(js, strlen(js), NULL, msg, cap);
+}
+
+/* ---- rollout status ---- */
+
+TEST(rollout_table)
+{
+    char b[4096], m[512];
+    struct {
+        long gen, og;
+        int spec, repl, upd, avail;
+        const char *reason;
+        enum kube_rollout want;
+        const char *msg;
+    } t[] = {
+        {2, 1, 3, 3, 3, 3, NULL, ROLLOUT_WAITING,
+         "Waiting for deployment spec update to be observed..."},
+        {2, 1, 3, 3, 3, 3, "ProgressDeadlineExceeded", ROLLOUT_WAITING,
+         "Waiting for deployment spec update to be observed..."},
+        {2, 2, 3, 3, 3, 3, "ProgressDeadlineExceeded", ROLLOUT_FAILED,
+         "deployment \"web\" exceeded its progress deadline"},
+        {2, 3, 3, 1, 1, 0, "ProgressDeadlineExceeded", ROLLOUT_FAILED,
+         "deployment \"web\" exceeded its progress deadline"},
+        {2, 2, 3, 4, 1, 1, "ReplicaSetUpdated", ROLLOUT_WAITING,
+         "Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have been "
+         "updated..."},
+        {2, 2, 3, 4, 3, 3, "ReplicaSetUpdated", ROLLOUT_WAITING,
+         "Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending "
+         "termination..."},
+        {2, 2, 3, 3, 3, 2, NULL, ROLLOUT_WAITING,
+         "Waiting for deployment \"web\" rollout to finish: 2 of 3 updated replicas are "
+         "available..."},
+        {2, 2, 3, 3, 3, 3, "NewReplicaSetAvailable", ROLLOUT_DONE,
+         "deployment \"web\" successfully rolled out"},
+        {7, 9, 3, 3, 3, 5, NULL, ROLLOUT_DONE, "deployment \"web\" successfully rolled out"},
+        {1, 1, -1, 1, 1, 1, NULL, ROLLOUT_DONE, "deployment \"web\" successfully rolled out"},
+        {1, 1, -1, 0, 0, 0, NULL, ROLLOUT_WAITING,
+         "Waiting for deployment \"web\" rollout to finish: 0 out of 1 new replicas have been "
+         "updated..."},
+        {1, 1, 0, 0, 0, 0, NULL, ROLLOUT_DONE, "deployment \"web\" successfully rolled out"},
+        {1, 1, 0, 2, 0, 0, NULL, ROLLOUT_WAITING,
+         "Waiting for deployment \"web\" rollout to finish: 2 old replicas are pending "
+         "termination..."},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        dep(b, sizeof b, "r/web:1", t[i].gen, t[i].og, t[i].spec, t[i].repl, t[i].upd, t[i].avail,
+            t[i].reason);
+        CHECK_EQ(st(b, m, sizeof m), t[i].want);
+        CHECK_STR(m, t[i].msg);
+        if (t_failed_now) {
+            printf("  row %zu\n", i);
+            return;
+        }
+    }
+}
+
+TEST(rollout_missing_fields)
+{
+    char m[512];
+    struct kube_counts c;
+    /* no status, no generation: 0 <= 0, desired 1, updated 0 */
+    const char *a = "{\"metadata\":{\"name\":\"x\"},\"spec\":{}}";
+    CHECK_EQ(kube_rollout_state(a, strlen(a), &c, m, sizeof m), ROLLOUT_WAITING);
+    CHECK_STR(m, "Waiting for deployment \"x\" rollout to finish: 0 out of 1 new replicas have "
+                 "been updated...");
+    CHECK_EQ(c.desired, 1);
+    CHECK_EQ(c.updated, 0);
+    /* generation set, status missing */
+    const char *b = "{\"metadata\":{\"name\":\"x\",\"generation\":1},\"spec\":{\"replicas\":2}}";
+    CHECK_EQ(st(b, m, sizeof m), ROLLOUT_WAITING);
+    CHECK_STR(m, "Waiting for deployment spec update to be observed...");
+    /* a Progressing condition that is not the deadline one does not fail */
+    const char *d = "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"replicas\":1},\"status\":{"
+                    "\"updatedReplicas\":1,\"replicas\":1,\"availableReplicas\":1,\"conditions\":"
+                    "[{\"type\":\"Progressing\",\"reason\":\"NewReplicaSetAvailable\"}]}}";
+    CHECK_EQ(st(d, m, sizeof m), ROLLOUT_DONE);
+    /* wrong types for counts fall back to defaults */
+    const char *e = "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"replicas\":\"3\"},\"status\":{"
+                    "\"updatedReplicas\":1.5}}";
+    CHECK_EQ(st(e, m, sizeof m), ROLLOUT_WAITING);
+    CHECK_STR(m, "Waiting for deployment \"x\" rollout to finish: 0 out of 1 new replicas have "
+                 "been updated...");
+}
+
+TEST(rollout_counts)
+{
+    char b[4096], m[512];
+    struct kube_counts c;
+    dep(b, sizeof b, "r/web:1", 3, 3, 5, 6, 4, 2, NULL);
+    CHECK_EQ(kube_rollout_state(b, strlen(b), &c, m, sizeof m), ROLLOUT_WAITING);
+    CHECK_EQ(c.desired, 5);
+    CHECK_EQ(c.replicas, 6);
+    CHECK_EQ(c.updated, 4);
+    CHECK_EQ(c.available, 2);
+    CHECK_EQ(c.ready, 2);
+}
+
+TEST(rollout_bad_input)
+{
+    char m[64], b[4096];
+    const char *bad[] = {"",
+                         "{",
+                         "[]",
+                         "null",
+                         "{\"kind\":\"Service\",\"metadata\":{},\"spec\":{}}",
+                         "{\"metadata\":{}}",
+                         "{\"metadata\":1,\"spec\":{}}",
+                         "{\"spec\":{}}",
+                         "{} x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ(st(bad[i], m, sizeof m), ROLLOUT_ERROR);
+    /* every strict prefix of a real Deployment is malformed; read nothing past it */
+    dep(b, sizeof b, "r/web:1", 2, 2, 3, 3, 3, 3, "NewReplicaSetAvailable");
+    size_t n = strlen(b);
+    for (size_t k = 0; k < n; k++) {
+        char *g = t_guard(b, k);
+        CHECK_EQ(kube_rollout_state(g, k, NULL, m, sizeof m), ROLLOUT_ERROR);
+        t_unguard(g, k);
+    }
+    char *g = t_guard(b, n);
+    CHECK_EQ(kube_rollout_state(g, n, NULL, m, sizeof m), ROLLOUT_DONE);
+    t_unguard(g, n);
+    /* a tiny message buffer is cut, never overrun */
+    char tiny[8];
+    CHECK_EQ(kube_rollout_state(b, n, NULL, tiny, sizeof tiny), ROLLOUT_DONE);
+    CHECK_STR(tiny, "deploym");
+}
+
+/* ---- container choice ---- */
+
+TEST(container_choice)
+{
+    char b[4096], c[64], img[IMAGE_MAX], err[256];
+    dep(b, sizeof b, "r/web:1", 1, 1, 1, 1, 1, 1, NULL);
+    CHECK_EQ(
+        kube_choose_container(b, strlen(b), "web", c, sizeof c, img, sizeof img, err, sizeof err),
+        0);
+    CHECK_STR(c, "web");
+    CHECK_STR(img, "r/web:1");
+    /* ambiguous: the names are listed, initContainers are not candidates */
+    CHECK_EQ(
+        kube_choose_container(b, strlen(b), "init", c, sizeof c, img, sizeof img, err, sizeof err),
+        -1);
+    CHECK_STR(err, "deployment init has 2 containers and none is named init: web, envoy");
+    /* the only container, whatever its name */
+    const char *one = "{\"spec\":{\"template\":{\"spec\":{\"initContainers\":[{\"name\":\"web\"}],"
+                      "\"containers\":[{\"name\":\"app\",\"image\":\"x:1\"}]}}}}";
+    CHECK_EQ(kube_choose_container(one, strlen(one), "web", c, sizeof c, img, sizeof img, err,
+                                   sizeof err),
+             0);
+    CHECK_STR(c, "app");
+    CHECK_STR(img, "x:1");
+    const char *none[] = {"{\"spec\":{\"template\":{\"spec\":{\"containers\":[]}}}}",
+                          "{\"spec\":{\"template\":{\"spec\":{}}}}",
+                          "{\"spec\":{\"template\":{\"spec\":{\"containers\":{}}}}}"};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_EQ(kube_choose_container(none[i], strlen(none[i]), "web", c, sizeof c, img,
+                                       sizeof img, err, sizeof err),
+                 -1);
+        CHECK_STR(err, "deployment web has no containers");
+    }
+    CHECK_EQ(kube_choose_container("{", 1, "web", c, sizeof c, img, sizeof img, err, sizeof err),
+             -1);
+    /* a container with a non-string name is refused, not guessed */
+    const char *badname = "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":7}]}}}}";
+    CHECK_EQ(kube_choose_container(badname, strlen(badname), "web", c, sizeof c, img, sizeof img,
+                                   err, sizeof err),
+             -1);
+}
+
+/* ---- names, images, paths ---- */
+
+TEST(names)
+{
+    char s[300];
+    CHECK(kube_label_ok("default"));
+    CHECK(kube_label_ok("a"));
+    CHECK(kube_label_ok("a-1"));
+    CHECK(!kube_label_ok(""));
+    CHECK(!kube_label_ok("-a"));
+    CHECK(!kube_label_ok("a-"));
+    CHECK(!kube_label_ok("A"));
+    CHECK(!kube_label_ok("a.b"));
+    CHECK(!kube_label_ok("a/b"));
+    memset(s, 'a', 63);
+    s[63] = 0;
+    CHECK(kube_label_ok(s));
+    s[63] = 'a';
+    s[64] = 0;
+    CHECK(!kube_label_ok(s));
+    CHECK(kube_name_ok("web.v2-x"));
+    CHECK(!kube_name_ok("web..x"));
+    CHECK(!kube_name_ok(".web"));
+    CHECK(!kube_name_ok("web."));
+    CHECK(!kube_name_ok("web-.x"));
+    CHECK(!kube_name_ok("../x"));
+    CHECK(!kube_name_ok("web%2f"));
+    CHECK(!kube_name_ok(NULL));
+    memset(s, 'a', 253);
+    s[253] = 0;
+    CHECK(kube_name_ok(s));
+    s[253] = 'a';
+    s[254] = 0;
+    CHECK(!kube_name_ok(s));
+}
+
+TEST(image_ref)
+{
+    char out[IMAGE_MAX], err[128], v[200];
+    CHECK_EQ(
+        kube_image_ref(out, sizeof out, "registry.example/team/", "web", "1.4", err, sizeof err),
+        0);
+    CHECK_STR(out, "registry.example/team/web:1.4");
+    const char *dg = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    CHECK_EQ(kube_image_ref(out, sizeof out, "r:5000", "web", dg, err, sizeof err), 0);
+    CHECK_STR(out, "r:5000/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+                   "abcdef");
+    const char *bad[] = {"",    "-x",  ".x",         "a b", "a/b",
+                         "a:b", "a@b", "sha256:abc", "x\n", ("sha256:0123456789ABCDEF")};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ(kube_image_ref(out, sizeof out, "r", "web", bad[i], err, sizeof err), -1);
+    memset(v, 'a', VERSION_MAX);
+    v[VERSION_MAX] = 0;
+    CHECK_EQ(kube_image_ref(out, sizeof out, "r", "web", v, err, sizeof err), 0);
+    v[VERSION_MAX] = 'a';
+    v[VERSION_MAX + 1] = 0;
+    CHECK_EQ(kube_image_ref(out, sizeof out, "r", "web", v, err, sizeof err), -1);
+    CHECK_EQ(kube_image_ref(out, sizeof out, "", "web", "1", err, sizeof err), -1);
+    CHECK_STR(err, "IMAGE_BASE is not set");
+    CHECK_EQ(kube_image_ref(out, sizeof out, NULL, "web", "1", err, sizeof err), -1);
+    CHECK_EQ(kube_image_ref(out, sizeof out, "r e", "web", "1", err, sizeof err), -1);
+    CHECK_EQ(kube_image_ref(out, sizeof out, "r", "Web", "1", err, sizeof err), -1);
+    /* exactly fitting and one byte short */
+    CHECK_EQ(kube_image_ref(out, 10, "r", "web", "1.4", err, sizeof err), 0);
+    CHECK_STR(out, "r/web:1.4");
+    CHECK_EQ(kube_image_ref(out, 9, "r", "web", "1.4", err, sizeof err), -1);
+}
+
+TEST(api_path)
+{
+    struct url u;
+    char out[128];
+    memset(&u, 0, sizeof u);
+    strcpy(u.path, "/");
+    CHECK_EQ(kube_api_path(out, sizeof out, &u, "prod", "deployments/web"), 0);
+    CHECK_STR(out, "/apis/apps/v1/namespaces/prod/deployments/web");
+    strcpy(u.path, "/k8s//");
+    CHECK_EQ(kube_api_path(out, sizeof out, &u, "prod", "replicasets"), 0);
+    CHECK_STR(out, "/k8s/apis/apps/v1/namespaces/prod/replicasets");
+    strcpy(u.path, "");
+    CHECK_EQ(kube_api_path(out, sizeof out, &u, "a", "b"), 0);
+    CHECK_STR(out, "/apis/apps/v1/namespaces/a/b");
+    size_t n = strlen(out);
+    CHECK_EQ(kube_api_path(out, n + 1, &u, "a", "b"), 0);
+    CHECK_EQ(kube_api_path(out, n, &u, "a", "b"), -1);
+    CHECK_STR(out, "");
+}
+
+TEST(selector)
+{
+    char out[256];
+    const char *d = "{\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"web\",\"tier\":\"a b/c\","
+                    "\"x.io/k\":\"v\"}}}}";
+    CHECK_EQ(kube_selector(d, strlen(d), out, sizeof out), (long)strlen(out));
+    CHECK_STR(out, "app%3Dweb%2Ctier%3Da%20b%2Fc%2Cx.io%2Fk%3Dv");
+    const char *e = "{\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"web\"},"
+                    "\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"In\",\"values\":"
+                    "[\"a\",\"b\"]},{\"key\":\"z\",\"operator\":\"NotIn\",\"values\":[\"q\"]},"
+                    "{\"key\":\"e\",\"operator\":\"Exists\"},{\"key\":\"n\",\"operator\":"
+                    "\"DoesNotExist\"}]}}}";
+    CHECK(kube_selector(e, strlen(e), out, sizeof out) > 0);
+    CHECK_STR(out, "app%3Dweb%2Cenv%20in%20%28a%2Cb%29%2Cz%20notin%20%28q%29%2Ce%2C%21n");
+    const char *bad = "{\"spec\":{\"selector\":{\"matchExpressions\":[{\"key\":\"a\","
+                      "\"operator\":\"Gt\"}]}}}";
+    CHECK_EQ(kube_selector(bad, strlen(bad), out, sizeof out), -1);
+    const char *empty = "{\"spec\":{}}";
+    CHECK_EQ(kube_selector(empty, strlen(empty), out, sizeof out), 0);
+    CHECK_STR(out, "");
+    /* "app%3Dweb" is 9 bytes: fits in 10, not in 9 */
+    const char *one = "{\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}}}";
+    CHECK_EQ(kube_selector(one, strlen(one), out, 10), 9);
+    CHECK_EQ(kube_selector(one, strlen(one), out, 9), -1);
+    CHECK_EQ(kube_selector("[", 1, out, sizeof out), -1);
+}
+
+/* ---- change-cause and patches ---- */
+
+TEST(change_cause)
+{
+    char c[KUBE_CAUSE_MAX + 100];
+    struct kube_actor a = {"U0TESTER", "tester", "C0DEPLOY", "deploys", "T0TEAM"};
+    kube_change_cause(c, sizeof c, &a, "set myservice=registry/myservice:1.4");
+    CHECK_STR(c, "deploy-api: tester (U0TESTER) set myservice=registry/myservice:1.4 from "
+                 "#deploys (C0DEPLOY)");
+    struct kube_actor nl = {"U1", "evil\nname\r\t", NULL, NULL, NULL};
+    kube_change_cause(c, sizeof c, &nl, "x");
+    CHECK_STR(c, "deploy-api: evil name   (U1) x");
+    setenv("USER", "alice", 1);
+    kube_change_cause(c, sizeof c, NULL, "set a=b");
+    CHECK_STR(c, "deploy-api: alice (cli) set a=b");
+    struct kube_actor empty = {0};
+    unsetenv("USER");
+    kube_change_cause(c, sizeof c, &empty, "set a=b");
+    CHECK_STR(c, "deploy-api: cli set a=b");
+    /* long input is cut at KUBE_CAUSE_MAX on a character boundary */
+    char what[2000];
+    size_t n = 0;
+    while (n + 3 < sizeof what) {
+        memcpy(what + n, "\xc3\xa9", 2); /* é */
+        n += 2;
+    }
+    what[n] = 0;
+    kube_change_cause(c, sizeof c, &a, what);
+    CHECK(strlen(c) <= KUBE_CAUSE_MAX - 1);
+    CHECK(strlen(c) >= KUBE_CAUSE_MAX - 3);
+    size_t l = strlen(c);
+    CHECK(((unsigned char)c[l - 1] & 0xC0) == 0x80); /* ends with the 2nd byte of é */
+    CHECK((unsigned char)c[l - 2] == 0xc3);
+    /* a small buffer */
+    char s[12];
+    kube_change_cause(s, sizeof s, &a, "x");
+    CHECK_STR(s, "deploy-api:");
+}
+
+TEST(set_image_patch)
+{
+    char b[1024], s[256];
+    struct json_doc d;
+    struct json_tok t[64];
+    long n = kube_set_image_patch(b, sizeof b, "web", "r/web:1", "c");
+    CHECK_STR(b, "{\"metadata\":{\"annotations\":{\"kubernetes.io/change-cause\":\"c\"}},\"spec\":"
+                 "{\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"r/web:"
+                 "1\"}]}}}}");
+    CHECK_EQ(n, (long)strlen(b));
+    /* exact fit and one short */
+    CHECK_EQ(kube_set_image_patch(b, (size_t)n + 1, "web", "r/web:1", "c"), n);
+    CHECK_EQ(kube_set_image_patch(b, (size_t)n, "web", "r/web:1", "c"), -1);
+    /* hostile strings round-trip through the JSON reader */
+    const char *cn = "we\"b\\x", *im = "r/\"x\":1",
+               *cause = "who \"q\" \\ \xc3\xa9 \xe2\x9c\x93 \x01 end";
+    n = kube_set_image_patch(b, sizeof b, cn, im, cause);
+    CHECK(n > 0);
+    CHECK(json_parse(&d, b, (size_t)n, t, 64) > 0);
+    int c0 = json_first(&d, json_path(&d, 0, "spec", "template", "spec", "containers", JP_END));
+    CHECK(c0 > 0);
+    CHECK(json_str(&d, json_get(&d, c0, "name"), s, sizeof s) >= 0);
+    CHECK_STR(s, cn);
+    CHECK(json_str(&d, json_get(&d, c0, "image"), s, sizeof s) >= 0);
+    CHECK_STR(s, im);
+    CHECK(json_str(&d, json_path(&d, 0, "metadata", "annotations", CAUSE_KEY, JP_END), s,
+                   sizeof s) >= 0);
+    CHECK_STR(s, cause);
+    CHECK_EQ(d.toks[json_path(&d, 0, "spec", "template", "spec", "containers", JP_END)].size, 1);
+    /* no cause: no metadata at all */
+    n = kube_set_image_patch(b, sizeof b, "web", "i", NULL);
+    CHECK_STR(b, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
+                 "\"i\"}]}}}}");
+}
+
+static const char RB_DEPLOY[] =
+    "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"uid\":\"U1\",\"annotations\":{"
+    "\"deployment.kubernetes.io/revision\":\"5\",\"kubectl.kubernetes.io/last-applied-"
+    "configuration\":\"{\\\"a\\\":1}\\n\",\"kubernetes.io/change-cause\":\"old\",\"mine\":\"d\"}},"
+    "\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":"
+    "[{\"name\":\"web\",\"image\":\"r/web:5\"}]}}}}";
+
+static const char RB_RS[] =
+    "{\"metadata\":{\"name\":\"web-abc\",\"annotations\":{\"deployment.kubernetes.io/revision\":"
+    "\"3\",\"deployment.kubernetes.io/revision-history\":\"1\",\"deployment.kubernetes.io/"
+    "desired-replicas\":\"2\",\"deployment.kubernetes.io/max-replicas\":\"3\",\"kubernetes.io/"
+    "change-cause\":\"rs cause\",\"rs-own\":\"x\\\"y \\u00e9\",\"deprecated.deployment.rollback."
+    "to\":\"2\"}},\"spec\":{\"template\":{\"metadata\":{\"creationTimestamp\":null,\"labels\":{"
+    "\"pod-template-hash\":\"abc\",\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
+    "\"image\":\"r/web:3\",\"ports\":[{\"containerPort\":80}],\"env\":[{\"name\":\"E\",\"value\":"
+    "\"a\\\\b\\\"c\"}]}],\"terminationGracePeriodSeconds\":30}}}}";
+
+TEST(rollback_patch)
+{
+    char b[8192], err[128], s[256];
+    struct json_doc d;
+    struct json_tok t[256];
+    long n = kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "new cause", b,
+                                 sizeof b, err, sizeof err);
+    CHECK(n > 0);
+    CHECK(json_parse(&d, b, (size_t)n, t, 256) > 0);
+    CHECK_EQ(d.toks[0].type, JSON_ARRAY);
+    CHECK_EQ(d.toks[0].size, 2);
+    int op1 = json_first(&d, 0), op2 = json_next(&d, op1);
+    CHECK(json_eq(&d, json_get(&d, op1, "op"), "replace"));
+    CHECK(json_eq(&d, json_get(&d, op1, "path"), "/spec/template"));
+    CHECK(json_eq(&d, json_get(&d, op2, "op"), "replace"));
+    CHECK(json_eq(&d, json_get(&d, op2, "path"), "/metadata/annotations"));
+    int tmpl = json_get(&d, op1, "value");
+    int labels = json_path(&d, tmpl, "metadata", "labels", JP_END);
+    CHECK_EQ(d.toks[labels].size, 1);
+    CHECK(json_eq(&d, json_get(&d, labels, "app"), "web"));
+    CHECK_EQ(json_get(&d, labels, "pod-template-hash"), -1);
+    CHECK(json_path(&d, tmpl, "metadata", "creationTimestamp", JP_END) > 0);
+    int c0 = json_first(&d, json_path(&d, tmpl, "spec", "containers", JP_END));
+    CHECK(json_eq(&d, json_get(&d, c0, "image"), "r/web:3"));
+    CHECK_EQ(
+        json_int_or(&d, json_path(&d, tmpl, "spec", "terminationGracePeriodSeconds", JP_END), 0),
+        30);
+    json_str(&d, json_get(&d, json_first(&d, json_get(&d, c0, "env")), "value"), s, sizeof s);
+    CHECK_STR(s, "a\\b\"c");
+    int ann = json_get(&d, op2, "value");
+    /* the deployment keeps its own skipped keys; RS's skipped keys are not copied */
+    CHECK(json_eq(&d, json_get(&d, ann, "deployment.kubernetes.io/revision"), "5"));
+    json_str(&d, json_get(&d, ann, "kubectl.kubernetes.io/last-applied-configuration"), s,
+             sizeof s);
+    CHECK_STR(s, "{\"a\":1}\n");
+    CHECK_EQ(json_get(&d, ann, "deployment.kubernetes.io/revision-history"), -1);
+    CHECK_EQ(json_get(&d, ann, "deployment.kubernetes.io/desired-replicas"), -1);
+    CHECK_EQ(json_get(&d, ann, "deployment.kubernetes.io/max-replicas"), -1);
+    CHECK_EQ(json_get(&d, ann, "deprecated.deployment.rollback.to"), -1);
+    /* the RS's other annotations replace the deployment's */
+    CHECK_EQ(json_get(&d, ann, "mine"), -1);
+    json_str(&d, json_get(&d, ann, "rs-own"), s, sizeof s);
+    CHECK_STR(s, "x\"y \xc3\xa9");
+    CHECK(json_eq(&d, json_get(&d, ann, CAUSE_KEY), "new cause"));
+    CHECK_EQ(d.toks[ann].size, 4);
+    /* without a cause the RS's change-cause is carried (kubectl) */
+    n = kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), NULL, b, sizeof b,
+                            err, sizeof err);
+    CHECK(json_parse(&d, b, (size_t)n, t, 256) > 0);
+    ann = json_get(&d, json_next(&d, json_first(&d, 0)), "value");
+    CHECK(json_eq(&d, json_get(&d, ann, CAUSE_KEY), "rs cause"));
+    /* bounds: exact fit, one short */
+    n = kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b, sizeof b,
+                            err, sizeof err);
+    CHECK(n > 0);
+    CHECK_EQ(kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b,
+                                 (size_t)n + 1, err, sizeof err),
+             n);
+    CHECK_EQ(kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b,
+                                 (size_t)n, err, sizeof err),
+             -1);
+    /* an RS without a template is refused */
+    CHECK_EQ(kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), "{}", 2, "c", b, sizeof b, err,
+                                 sizeof err),
+             -1);
+    CHECK_STR(err, "ReplicaSet has no pod template");
+}
+
+TEST(template_matches)
+{
+    const char *d = "{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"app\":\"w\"}},\"spec\":"
+                    "{\"containers\":[{\"name\":\"w\",\"image\":\"i:1\"}]}}}}";
+    const char *same = "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"image\":\"i:1\","
+                       "\"name\":\"w\"}]},\"metadata\":{\"labels\":{\"pod-template-hash\":\"h\","
+                       "\"app\":\"w\"}}}}}";
+    const char *other = "{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"app\":\"w\","
+                        "\"pod-template-hash\":\"h\"}},\"spec\":{\"containers\":[{\"name\":\"w\","
+                        "\"image\":\"i:2\"}]}}}}";
+    const char *extra = "{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"app\":\"w\","
+                        "\"x\":\"h\"}},\"spec\":{\"containers\":[{\"name\":\"w\",\"image\":"
+                        "\"i:1\"}]}}}}";
+    CHECK_EQ(kube_template_matches(d, strlen(d), same, strlen(same)), 1);
+    CHECK_EQ(kube_template_matches(d, strlen(d), other, strlen(other)), 0);
+    CHECK_EQ(kube_template_matches(d, strlen(d), extra, strlen(extra)), 0);
+    CHECK_EQ(kube_template_matches(d, strlen(d), "{}", 2), -1);
+    CHECK_EQ(kube_template_matches(d, strlen(d), "{", 1), -1);
+    CHECK_EQ(kube_template_matches(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS)), 0);
+}
+
+/* ---- history and rollback target ---- */
+
+static const char RS_LIST[] =
+    "{\"kind\":\"ReplicaSetList\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"resourceVersion\":"
+    "\"9\"},\"items\":["
+    /* rev 1, owned */
+    "{\"metadata\":{\"name\":\"web-1\",\"creationTimestamp\":\"2026-11-01T10:00:00Z\","
+    "\"annotations\":{\"deployment.kubernetes.io/revision\":\"1\"},\"ownerReferences\":[{"
+    "\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"name\":\"web\",\"uid\":\"uid-web\","
+    "\"controller\":true}]},\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\","
+    "\"pod-template-hash\":\"h1\"}},\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
+    "\"r/web:1\"}]}}}},"
+    /* rev 2, another deployment's */
+    "{\"metadata\":{\"name\":\"other-2\",\"creationTimestamp\":\"2026-11-02T10:00:00Z\","
+    "\"annotations\":{\"deployment.kubernetes.io/revision\":\"2\"},\"ownerReferences\":[{"
+    "\"uid\":\"uid-other\",\"controller\":true}]},\"spec\":{\"template\":{\"spec\":{"
+    "\"containers\":[{\"name\":\"web\",\"image\":\"r/other:2\"}]}}}},"
+    /* rev 4, owned, current, with a change-cause holding a newline */
+    "{\"metadata\":{\"name\":\"web-4\",\"creationTimestamp\":\"2026-11-04T10:00:00Z\","
+    "\"annotations\":{\"deployment.kubernetes.io/revision\":\"4\",\"kubernetes.io/change-cause\":"
+    "\"deploy-api: tester (U0TESTER) set web=r/web:4\\nX\"},\"ownerReferences\":[{\"uid\":"
+    "\"uid-web\",\"controller\":true}]},\"spec\":{\"template\":{\"metadata\":{\"labels\":{"
+    "\"app\":\"web\",\"pod-template-hash\":\"h4\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
+    "\"image\":\"r/web:4\"},{\"name\":\"envoy\",\"image\":\"envoy:1.2\"}]}}}},"
+    /* rev 10, owner but not controller */
+    "{\"metadata\":{\"name\":\"web-10\",\"annotations\":{\"deployment.kubernetes.io/revision\":"
+    "\"10\"},\"ownerReferences\":[{\"uid\":\"uid-web\",\"controller\":false}]},\"spec\":{}},"
+    /* no revision */
+    "{\"metadata\":{\"name\":\"web-x\",\"annotations\":{\"deployment.kubernetes.io/revision\":"
+    "\"x1\"},\"ownerReferences\":[{\"uid\":\"uid-web\",\"controller\":true}]},\"spec\":{}},"
+    /* rev 3, owned */
+    "{\"metadata\":{\"name\":\"web-3\",\"creationTimestamp\":\"2026-11-03T10:00:00Z\","
+    "\"annotations\":{\"deployment.kubernetes.io/revision\":\"3\"},\"ownerReferences\":[{"
+    "\"uid\":\"uid-web\",\"controller\":true}]},\"spec\":{\"template\":{\"metadata\":{\"labels\":{"
+    "\"app\":\"web\",\"pod-template-hash\":\"h3\"}},\"spec\":{\"containers\":[{\"name\":\"web\","
+    "\"image\":\"r/web:3\"}]}}}}"
+    "]}";
+
+TEST(history)
+{
+    char d[4096], out[2048];
+    dep(d, sizeof d, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
+    CHECK_EQ(kube_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), out, sizeof out), 3);
+    CHECK_STR(out, "*default/web* revisions, newest first:\n"
+                   "4 (current)  2026-11-04T10:00:00Z  r/web:4, envoy:1.2  deploy-api: tester "
+                   "(U0TESTER) set web=r/web:4 X\n"
+                   "3  2026-11-03T10:00:00Z  r/web:3  <none>\n"
+                   "1  2026-11-01T10:00:00Z  r/web:1  <none>");
+    /* no owned ReplicaSets */
+    const char *empty = "{\"items\":[]}";
+    CHECK_EQ(kube_history_text(d, strlen(d), empty, strlen(empty), out, sizeof out), 0);
+    CHECK_STR(out, "*default/web*: no rollout history");
+    CHECK_EQ(kube_history_text(d, strlen(d), "{}", 2, out, sizeof out), -1);
+    /* a small buffer is cut with "..." */
+    char small[40];
+    CHECK_EQ(kube_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), small, sizeof small), 3);
+    CHECK_EQ(strlen(small), sizeof small - 1);
+    CHECK(strcmp(small + strlen(small) - 3, "...") == 0);
+}
+
+TEST(rollback_target)
+{
+    char d[4096], err[256];
+    size_t off, len;
+    dep(d, sizeof d, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
+    size_t dl = strlen(d), rl = strlen(RS_LIST);
+    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, 0, &off, &len, err, sizeof err), 3);
+    CHECK(len > 0 && RS_LIST[off] == '{' && RS_LIST[off + len - 1] == '}');
+    CHECK(strstr(RS_LIST + off, "\"web-3\"") == RS_LIST + off + 20);
+    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, 1, &off, &len, err, sizeof err), 1);
+    CHECK(memmem(RS_LIST + off, len, "\"web-1\"", 7) != NULL);
+    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, 2, &off, &len, err, sizeof err), -1);
+    CHECK_STR(err, "revision 2 not found; available: 4, 3, 1");
+    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, 10, &off, &len, err, sizeof err), -1);
+    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, -1, &off, &len, err, sizeof err), -1);
+    const char *one = "{\"items\":[{\"metadata\":{\"annotations\":{\"deployment.kubernetes.io/"
+                      "revision\":\"1\"},\"ownerReferences\":[{\"uid\":\"uid-web\","
+                      "\"controller\":true}]}}]}";
+    CHECK_EQ(kube_rollback_target(d, dl, one, strlen(one), 0, &off, &len, err, sizeof err), -1);
+    CHECK_STR(err, "no rollout history found for deployment \"web\"");
+    CHECK_EQ(kube_rollback_target(d, dl, "{\"items\":[]}", 12, 3, &off, &len, err, sizeof err), -1);
+    CHECK_STR(err, "revision 3 not found; available: none");
+}
+
+TEST(status_and_events)
+{
+    char d[4096], out[1024], m[128];
+    size_t off, len;
+    dep(d, sizeof d, "r/web:4", 2, 2, 3, 3, 3, 3, "NewReplicaSetAvailable");
+    CHECK_EQ(kube_status_text(d, strlen(d), out, sizeof out), 0);
+    CHECK_STR(out, "*default/web*: deployment \"web\" successfully rolled out\nrevision: 4\n"
+                   "images: web=r/web:4, envoy=envoy:1.2\nreplicas: 3 desired, 3 updated, 3 "
+                   "available, 3 ready, 3 total\nconditions: Available=True "
+                   "(MinimumReplicasAvailable), Progressing=True (NewReplicaSetAvailable)");
+    CHECK_EQ(kube_status_text("{}", 2, out, sizeof out), -1);
+    const char *s = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
+                    "\"deployments.apps \\\"web\\\" is forbidden\\n\",\"reason\":\"Forbidden\","
+                    "\"code\":403}";
+    CHECK_EQ(kube_status_message(s, strlen(s), m, sizeof m), 36);
+    CHECK_STR(m, "deployments.apps \"web\" is forbidden ");
+    CHECK_EQ(kube_status_message(d, strlen(d), m, sizeof m), -1);
+    CHECK_EQ(kube_status_message("x", 1, m, sizeof m), -1);
+    const char *ev[] = {
+        "{\"type\":\"MODIFIED\",\"object\":{\"a\":1}}",
+        "{\"type\":\"ADDED\",\"object\":{}}",
+        "{\"type\":\"DELETED\",\"object\":{}}",
+        "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":\"7\"}}}",
+        ("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"reason\":"
+         "\"Expired\"}}"),
+        "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":500}}",
+        "{\"type\":\"WHAT\",\"object\":{}}",
+        "{\"type\":\"MODIFIED\",\"object\":[]}",
+        "{\"type\":\"MODIFIED\"}",
+        "{\"type\":\"MODIFIED\",\"object\":{}",
+    };
+    enum kube_event want[] = {KEV_OBJECT, KEV_OBJECT, KEV_DELETED, KEV_BOOKMARK, KEV_EXPIRED,
+                              KEV_ERROR,  KEV_BAD,    KEV_BAD,     KEV_BAD,      KEV_BAD};
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+        CHECK_EQ(kube_watch_event(ev[i], strlen(ev[i]), &off, &len), want[i]);
+    CHECK_EQ(kube_watch_event(ev[0], strlen(ev[0]), &off, &len), KEV_OBJECT);
+    CHECK_EQ(len, 7);
+    CHECK(memcmp(ev[0] + off, "{\"a\":1}", 7) == 0);
+}
+
+/* ---- flows over a fake transport ---- */
+
+struct step {
+    const char *method; /* "GET", "PATCH", "WATCH" (httpc_open) */
+    const char *path;   /* expected substring of the request path */
+    int status;         /* -1: transport error */
+    const char *body;   /* response body; WATCH: lines separated by '\n' */
+};
+
+static struct step script[32];
+static int nscript, pos, script_bad;
+static char last_body[16384], last_hdrs[4096];
+static long long fake_clock;
+static long slept_ms;
+
+struct fake_stream {
+    const char *p;
+};
+static struct fake_stream streams[8];
+static int nstreams;
+
+static const struct step *next_step(const char *method, const struct url *u)
+{
+    if (pos >= nscript) {
+        printf("  unexpected %s %s\n", method, u->path);
+        script_bad = 1;
+        return NULL;
+    }
+    const struct step *s = &script[pos++];
+    if (strcmp(s->method, method) != 0 || !strstr(u->path, s->path)) {
+        printf("  step %d: wanted %s %s, got %s %s\n", pos - 1, s->method, s->path, method,
+               u->path);
+        script_bad = 1;
+    }
+    return s;
+}
+
+static void note_headers(const char *const *h)
+{
+    last_hdrs[0] = 0;
+    for (; *h; h++) {
+        strncat(last_hdrs, *h, sizeof last_hdrs - strlen(last_hdrs) - 2);
+        strcat(last_hdrs, "|");
+    }
+}
+
+static int fake_do(const struct httpc_opts *o, const char *method, const struct url *u,
+                   const char *const *h, const char *body, size_t blen, size_t max,
+                   struct httpc_resp *r, char *err, size_t errlen)
+{
+    const struct step *s = next_step(method, u);
+    note_headers(h);
+    if (body) {
+        size_t n = blen < sizeof last_body - 1 ? blen : sizeof last_body - 1;
+        memcpy(last_body, body, n);
+        last_body[n] = 0;
+    }
+    fake_clock += 10;
+    if (!s || s->status < 0) {
+        snprintf(err, errlen, "connection refused");
+        return -1;
+    }
+    r->status = s->status;
+    r->body = strdup(s->body ? s->body : "");
+    r->len = strlen(r->body);
+    r->retry_after = -1;
+    return 0;
+}
+
+static void fake_free(struct httpc_resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}
+
+static struct httpc_stream *fake_open(const struct httpc_opts *o, const char *method,
+                                      const struct url *u, const char *const *h, const char *body,
+                                      size_t blen, int *status, char *err, size_t errlen)
+{
+    const struct step *s = next_step("WATCH", u);
+    note_headers(h);
+    if (!s || s->status < 0 || nstreams >= 8) {
+        snprintf(err, errlen, "connection refused");
+        return NULL;
+    }
+    *status = s->status;
+    streams[nstreams].p = s->body ? s->body : "";
+    return (struct httpc_stream *)&streams[nstreams++];
+}
+
+static long fake_readl(struct httpc_stream *hs, char *buf, size_t cap, int tmo, char *err,
+                       size_t errlen)
+{
+    struct fake_stream *s = (struct fake_stream *)hs;
+    if (!*s->p) return 0;
+    if (*s->p == '!') { /* a broken stream */
+        snprintf(err, errlen, "reset");
+        return -1;
+    }
+    const char *nl = strchr(s->p, '\n');
+    size_t n = nl ? (size_t)(nl - s->p) : strlen(s->p);
+    if (n >= cap) return -1;
+    memcpy(buf, s->p, n);
+    buf[n] = 0;
+    s->p += n + (nl ? 1 : 0);
+    fake_clock += 100;
+    return (long)n;
+}
+
+static void fake_close(struct httpc_stream *s)
+{
+    (void)s;
+}
+
+static void fake_sleep(long ms)
+{
+    slept_ms += ms;
+    fake_clock += ms;
+}
+
+static long long fake_now(void)
+{
+    return fake_clock;
+}
+
+static char token_path[64];
+
+static void fake_setup(struct kube_cfg *k)
+{
+    kube_do = fake_do;
+    kube_open = fake_open;
+    kube_readl = fake_readl;
+    kube_close = fake_close;
+    kube_free = fake_free;
+    kube_sleep_ms = fake_sleep;
+    kube_now_ms = fake_now;
+    nscript = pos = script_bad = nstreams = 0;
+    fake_clock = 1000000;
+    slept_ms = 0;
+    last_body[0] = last_hdrs[0] = 0;
+    memset(k, 0, sizeof *k);
+    k->api.https = 1;
+    strcpy(k->api.host, "10.0.0.1");
+    strcpy(k->api.port, "443");
+    strcpy(k->api.path, "/");
+    strcpy(token_path, "/tmp/test_kube_tokenXXXXXX");
+    int fd = mkstemp(token_path);
+    CHECK(fd >= 0);
+    CHECK_EQ(write(fd, "  tok-1\n", 8), 8);
+    close(fd);
+    k->token_file = token_path;
+    k->timeout_s = 5;
+    k->rollout_timeout_s = 60;
+    k->image_base = "r";
+}
+
+static void fake_teardown(void)
+{
+    unlink(token_path);
+    CHECK(!script_bad);
+    CHECK_EQ(pos, nscript);
+}
+
+static void add(const char *m, const char *p, int status, const char *body)
+{
+    script[nscript++] = (struct step){m, p, status, body};
+}
+
+static const struct kube_actor actor = {"U0TESTER", "tester", "C0DEPLOY", "deploys", "T1"};
+
+TEST(deploy_watch_success)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096], w1[4200], w2[4200], lines[9000];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL);
+    snprintf(w1, sizeof w1, "{\"type\":\"MODIFIED\",\"object\":%s}",
+             dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 4, 1, 1, NULL));
+    snprintf(w2, sizeof w2, "{\"type\":\"MODIFIED\",\"object\":%s}",
+             dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL));
+    snprintf(lines, sizeof lines, "%s\n%s\n", w1, w2);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL);
+    add("GET", "/apis/apps/v1/namespaces/default/deployments/web", 200, d0);
+    add("PATCH", "/apis/apps/v1/namespaces/default/deployments/web", 200, d1);
+    add("WATCH",
+        "/apis/apps/v1/namespaces/default/deployments?watch=1&fieldSelector=metadata.name%3Dweb&"
+        "resourceVersion=100&timeoutSeconds=",
+        200, lines);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(r.ok, 1);
+    CHECK_STR(r.image, "r/web:1.4");
+    CHECK(strncmp(r.text,
+                  "deployed r/web:1.4 to default/web: 3/3 replicas updated and available in ",
+                  72) == 0);
+    CHECK(strstr(last_hdrs, "Authorization: Bearer tok-1|") != NULL);
+    CHECK_EQ(r.revision, 4);
+    fake_teardown();
+}
+
+TEST(deploy_patch_body)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL); /* already done */
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_STR(last_body,
+              "{\"metadata\":{\"annotations\":{\"kubernetes.io/change-cause\":\"deploy-api: "
+              "tester (U0TESTER) set web=r/web:1.4 from #deploys (C0DEPLOY)\"}},\"spec\":{"
+              "\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"r/web:1.4\"}"
+              "]}}}}");
+    CHECK(strstr(last_hdrs, "Content-Type: application/strategic-merge-patch+json|") != NULL);
+    fake_teardown();
+}
+
+TEST(deploy_already_running)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(r.ok, 1);
+    CHECK_STR(r.text, "default/web is already running r/web:1.4");
+    fake_teardown();
+}
+
+TEST(deploy_errors)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096];
+    const char *forbidden = "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":"
+                            "\"deployments.apps \\\"web\\\" is forbidden: User \\\"x\\\" cannot "
+                            "patch\",\"reason\":\"Forbidden\",\"code\":403}";
+    fake_setup(&k);
+    add("GET", "/deployments/web", 404, "{\"kind\":\"Status\",\"code\":404}");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(r.ok, 0);
+    CHECK_STR(r.text, "deployment default/web not found");
+    CHECK_STR(r.error, "deployment default/web not found");
+    fake_teardown();
+
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 403, forbidden);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.text, "cannot update deployment default/web: deployments.apps \"web\" is "
+                      "forbidden: User \"x\" cannot patch (HTTP 403)");
+    fake_teardown();
+
+    fake_setup(&k);
+    add("GET", "/deployments/web", -1, NULL);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.text, "cannot reach the Kubernetes API at 10.0.0.1: connection refused");
+    CHECK_STR(r.error, r.text);
+    fake_teardown();
+
+    fake_setup(&k);
+    add("GET", "/deployments/web", 500, "<html>oops</html>");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.text, "cannot read deployment default/web: the API server answered HTTP 500 "
+                      "(HTTP 500)");
+    fake_teardown();
+
+    /* missing container: ambiguous names listed; no PATCH sent */
+    fake_setup(&k);
+    add("GET", "/deployments/api", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "api", "1.4", &actor, &r), -1);
+    CHECK_STR(r.text, "deployment api has 2 containers and none is named api: web, envoy");
+    fake_teardown();
+
+    /* bad inputs never reach the network */
+    fake_setup(&k);
+    CHECK_EQ(kube_deploy(&k, "Default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.error, "invalid namespace");
+    CHECK_EQ(kube_deploy(&k, "default", "web/x", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "r/x:1", &actor, &r), -1);
+    k.image_base = NULL;
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.error, "IMAGE_BASE is not set");
+    fake_teardown();
+
+    /* token file missing for https */
+    fake_setup(&k);
+    k.token_file = "/nonexistent/token";
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.error, "cannot read token file /nonexistent/token: No such file or directory");
+    /* ... but fine for http:// (kubectl proxy): no Authorization header */
+    k.api.https = 0;
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK(strstr(last_hdrs, "Authorization") == NULL);
+    fake_teardown();
+}
+
+TEST(deploy_token_rotation_and_conflict)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL);
+    add("GET", "/deployments/web", 401, "{\"kind\":\"Status\",\"code\":401}");
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 409, "{\"kind\":\"Status\",\"code\":409}");
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 409, "{\"kind\":\"Status\",\"code\":409}");
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    /* the kubelet rewrites the token between the first GET and the retry */
+    FILE *f = fopen(token_path, "w");
+    CHECK(f != NULL);
+    fputs("tok-2", f);
+    fclose(f);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK(strstr(last_hdrs, "Authorization: Bearer tok-2|") != NULL);
+    fake_teardown();
+
+    /* 409 four times: give up after three retries with the Status */
+    fake_setup(&k);
+    for (int i = 0; i < 4; i++) {
+        add("GET", "/deployments/web", 200, d0);
+        add("PATCH", "/deployments/web", 409,
+            "{\"kind\":\"Status\",\"message\":\"the object has been modified\",\"code\":409}");
+    }
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.text, "cannot update deployment default/web: the object has been modified "
+                      "(HTTP 409)");
+    fake_teardown();
+
+    /* 401 twice: reported */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 401, "{\"kind\":\"Status\",\"message\":\"Unauthorized\"}");
+    add("GET", "/deployments/web", 401, "{\"kind\":\"Status\",\"message\":\"Unauthorized\"}");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.text, "cannot read deployment default/web: Unauthorized (HTTP 401)");
+    fake_teardown();
+}
+
+TEST(deploy_watch_expired_then_poll)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096], d2[4096], d3[4096];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL);
+    dep(d2, sizeof d2, "r/web:1.4", 2, 2, 3, 4, 2, 2, NULL);
+    dep(d3, sizeof d3, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    add("WATCH", "watch=1", 200,
+        "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,\"reason\":"
+        "\"Expired\"}}\n");
+    add("GET", "/deployments/web", 200, d2);
+    add("WATCH", "watch=1", 403, "");
+    add("GET", "/deployments/web", 200, d2);
+    add("GET", "/deployments/web", -1, NULL);
+    add("GET", "/deployments/web", 200, d3);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(r.ok, 1);
+    CHECK_EQ(slept_ms, 3 * KUBE_POLL_MS);
+    fake_teardown();
+}
+
+TEST(deploy_timeout_and_failure)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096], d2[4096], w[4200];
+    fake_setup(&k);
+    k.rollout_timeout_s = 5;
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 4, 1, 1, NULL);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    add("WATCH", "watch=1", -1, NULL);
+    add("GET", "/deployments/web", 200, d1); /* t+2 s */
+    add("GET", "/deployments/web", 200, d1); /* t+4 s, then 1 s of sleep reaches the deadline */
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(r.ok, 0);
+    CHECK_STR(r.error, "still rolling out after 5 s");
+    CHECK_STR(r.text, "deploy of r/web:1.4 to default/web: still rolling out after 5 s (Waiting "
+                      "for deployment \"web\" rollout to finish: 1 out of 3 new replicas have "
+                      "been updated...)");
+    fake_teardown();
+
+    fake_setup(&k);
+    dep(d2, sizeof d2, "r/web:1.4", 2, 2, 3, 4, 1, 1, "ProgressDeadlineExceeded");
+    snprintf(w, sizeof w, "{\"type\":\"MODIFIED\",\"object\":%s}\n", d2);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    add("WATCH", "watch=1", 200, w);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.error, "deployment \"web\" exceeded its progress deadline");
+    CHECK_STR(r.text, "deploy of r/web:1.4 to default/web failed: deployment \"web\" exceeded "
+                      "its progress deadline");
+    fake_teardown();
+}
+
+TEST(status_and_history_flows)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
+    add("GET", "/deployments/web", 200, d0);
+    CHECK_EQ(kube_status(&k, "default", "web", &r), 0);
+    CHECK_EQ(r.ok, 1);
+    CHECK_STR(r.image, "r/web:4");
+    CHECK(strstr(r.text, "images: web=r/web:4, envoy=envoy:1.2") != NULL);
+    fake_teardown();
+
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, d0);
+    add("GET", "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb", 200,
+        RS_LIST);
+    CHECK_EQ(kube_history(&k, "default", "web", &r), 0);
+    CHECK(strncmp(r.text, "*default/web* revisions, newest first:\n4 (current)", 50) == 0);
+    fake_teardown();
+}
+
+TEST(rollback_flow)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    struct json_doc d;
+    struct json_tok t[512];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
+    dep(d1, sizeof d1, "r/web:3", 2, 2, 1, 1, 1, 1, NULL);
+    add("GET", "/deployments/web", 200, d0);
+    add("GET", "/replicasets?labelSelector=app%3Dweb", 200, RS_LIST);
+    add("PATCH", "/deployments/web", 200, d1);
+    CHECK_EQ(kube_rollback(&k, "default", "web", 0, &actor, &r), 0);
+    CHECK(strstr(last_hdrs, "Content-Type: application/json-patch+json|") != NULL);
+    CHECK(json_parse(&d, last_body, strlen(last_body), t, 512) > 0);
+    int tmpl = json_get(&d, json_first(&d, 0), "value");
+    CHECK(json_eq(
+        &d,
+        json_get(&d, json_first(&d, json_path(&d, tmpl, "spec", "containers", JP_END)), "image"),
+        "r/web:3"));
+    int ann = json_get(&d, json_next(&d, json_first(&d, 0)), "value");
+    CHECK(json_eq(&d, json_get(&d, ann, CAUSE_KEY),
+                  "deploy-api: tester (U0TESTER) rolled back web to revision 3 from #deploys "
+                  "(C0DEPLOY)"));
+    CHECK(json_eq(&d, json_get(&d, ann, REV_KEY), "4"));
+    CHECK_EQ(r.ok, 1);
+    CHECK_STR(r.image, "r/web:3");
+    CHECK(strncmp(r.text, "rolled back default/web to revision 3 (r/web:3): 1/1 replicas", 61) ==
+          0);
+    fake_teardown();
+
+    /* to the current template: skipped, no PATCH */
+    fake_setup(&k);
+    const char *at3 =
+        "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\","
+        "\"uid\":\"uid-web\",\"annotations\":{\"deployment.kubernetes.io/revision\":\"5\"}},"
+        "\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"template\":{\"spec\":{"
+        "\"containers\":[{\"image\":\"r/web:3\",\"name\":\"web\"}]},\"metadata\":{\"labels\":"
+        "{\"app\":\"web\"}}}}}";
+    add("GET", "/deployments/web", 200, at3); /* same template as revision 3, keys reordered */
+    add("GET", "/replicasets", 200, RS_LIST);
+    CHECK_EQ(kube_rollback(&k, "default", "web", 3, &actor, &r), 0);
+    CHECK_STR(r.text, "default/web is already at revision 3: skipped rollback (current template "
+                      "already matches revision 3)");
+    fake_teardown();
+
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, d0);
+    add("GET", "/replicasets", 200, RS_LIST);
+    CHECK_EQ(kube_rollback(&k, "default", "web", 7, &actor, &r), -1);
+    CHECK_STR(r.text, "revision 7 not found; available: 4, 3, 1");
+    fake_teardown();
+
+    fake_setup(&k);
+    char paused[4200];
+    snprintf(paused, sizeof paused, "%s", d0);
+    char *sp = strstr(paused, "\"spec\":{");
+    memmove(sp + 8 + 14, sp + 8, strlen(sp + 8) + 1);
+    memcpy(sp + 8, "\"paused\":true,", 14);
+    add("GET", "/deployments/web", 200, paused);
+    CHECK_EQ(kube_rollback(&k, "default", "web", 0, &actor, &r), -1);
+    CHECK(strncmp(r.text, "you cannot rollback a paused deployment", 39) == 0);
+    fake_teardown();
+}
+
+int main(void)
+{
+    RUN(rollout_table);
+    RUN(rollout_missing_fields);
+    RUN(rollout_counts);
+    RUN(rollout_bad_input);
+    RUN(container_choice);
+    RUN(names);
+    RUN(image_ref);
+    RUN(api_path);
+    RUN(selector);
+    RUN(change_cause);
+    RUN(set_image_patch);
+    RUN(rollback_patch);
+    RUN(template_matches);
+    RUN(history);
+    RUN(rollback_target);
+    RUN(status_and_events);
+    RUN(deploy_watch_success);
+    RUN(deploy_patch_body);
+    RUN(deploy_already_running);
+    RUN(deploy_errors);
+    RUN(deploy_token_rotation_and_conflict);
+    RUN(deploy_watch_expired_then_poll);
+    RUN(deploy_timeout_and_failure);
+    RUN(status_and_history_flows);
+    RUN(rollback_flow);
+    return t_done();
+}
