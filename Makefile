@@ -25,17 +25,17 @@ DEFS = -std=c11 -D_GNU_SOURCE -DDEPLOY_API_VERSION='"$(VERSION)"'
 # Shipped binary: musl, size-optimized, dead sections dropped, stripped.
 MUSL_CC      = musl-gcc
 MUSL_CFLAGS  = -Os $(DEFS) $(WARN) -ffunction-sections -fdata-sections \
-               -fno-asynchronous-unwind-tables -fno-stack-protector -I$(BEARSSL_SRC)/inc
+               -fno-asynchronous-unwind-tables -fno-stack-protector -isystem $(BEARSSL_SRC)/inc
 MUSL_LDFLAGS = -static -Wl,--gc-sections -s
 
 # Tests and fuzzers: host clang with AddressSanitizer and UBSan.
 HOST_CC     = clang
 SAN         = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-HOST_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -I$(BEARSSL_SRC)/inc -Isrc
-FUZZ_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -fsanitize=fuzzer-no-link -I$(BEARSSL_SRC)/inc -Isrc
+HOST_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -isystem $(BEARSSL_SRC)/inc -iquote src
+FUZZ_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -fsanitize=fuzzer-no-link -isystem $(BEARSSL_SRC)/inc -iquote src
 
 # glibc build for valgrind (memcheck does not like ASan).
-GLIBC_CFLAGS = -O1 -g $(DEFS) $(WARN) -I$(BEARSSL_SRC)/inc
+GLIBC_CFLAGS = -O1 -g $(DEFS) $(WARN) -isystem $(BEARSSL_SRC)/inc
 
 SRCS      = $(sort $(wildcard src/*.c))
 LIB_SRCS  = $(filter-out src/main.c,$(SRCS))

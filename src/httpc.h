@@ -1,0 +1,111 @@
+/* HTTP/1.1 client over TCP or TLS, for forked children: blocking with
+ * deadlines, may allocate. Optional HTTPS_PROXY (CONNECT) and NO_PROXY. The
+ * parsers (URL, response head, chunked) are pure functions over bytes. */
+#ifndef HTTPC_H
+#define HTTPC_H
+
+#include <stddef.h>
+
+#include "tls.h"
+
+/* An http:// or https:// URL. path includes the query, "/" when empty; an
+ * IPv6 literal host is stored without its brackets. */
+struct url {
+    int https;
+    char host[256];
+    char port[8];
+    char path[2048];
+};
+
+/* Parse s; default ports 80/443. Refuses other schemes, userinfo, fragments,
+ * spaces, control and non-ASCII bytes, empty hosts, bad ports. 0 or -1. */
+int url_parse(const char *s, struct url *u, char *err, size_t errlen);
+
+struct httpc_opts {
+    const struct tls_anchors *anchors;
+    const char *server_name; /* name verified in the certificate; NULL -> URL host */
+    const char *proxy;       /* HTTPS_PROXY value (http://host:port) or NULL */
+    const char *no_proxy;    /* NO_PROXY or NULL */
+    int timeout_s;           /* connect, handshake, and each read or write */
+};
+
+struct httpc_resp {
+    int status;
+    char *body; /* malloc'd, NUL-terminated (not counted in len) */
+    size_t len;
+    long retry_after; /* seconds, -1 if absent or not delta-seconds */
+    char content_type[128];
+};
+
+/* One request, whole response. headers: NULL-terminated "Name: value" lines
+ * (Host, Content-Length when body, Connection: close and User-Agent are
+ * added). Returns 0 whenever a response was read, whatever its status; -1 on
+ * transport errors, a body past max_body ("response too large") or cut short
+ * ("truncated response"), with err filled. */
+int httpc_do(const struct httpc_opts *o, const char *method, const struct url *u,
+             const char *const *headers, const char *body, size_t body_len, size_t max_body,
+             struct httpc_resp *r, char *err, size_t errlen);
+void httpc_resp_free(struct httpc_resp *r);
+
+struct httpc_stream;
+
+/* Send the request and read the response head; the body is then read with
+ * httpc_read_line. NULL with err filled on transport errors. */
+struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, const struct url *u,
+                                const char *const *headers, const char *body, size_t body_len,
+                                int *status, char *err, size_t errlen);
+/* Next '\n'-terminated line of the (de-chunked) body without the newline (and
+ * without a trailing '\r'), NUL-terminated; empty lines are skipped, a last
+ * line without '\n' is returned too. timeout_s > 0 replaces the stream's
+ * timeout for this and later reads. Returns
+ * its length (> 0), 0 at the end of the body, -1 on error, on a timeout
+ * ("timed out after N s"), or on a line that does not fit in cap. */
+long httpc_read_line(struct httpc_stream *s, char *buf, size_t cap, int timeout_s, char *err,
+                     size_t errlen);
+void httpc_close(struct httpc_stream *s);
+
+/* 1 when host is excluded from proxying by no_proxy: a comma (or space)
+ * separated list of "example.com" (the domain and its subdomains),
+ * ".example.com" (the same), "*", IP addresses and CIDR blocks
+ * ("10.0.0.0/8", "fd00::/8"); case-insensitive; ports are ignored. */
+int httpc_no_proxy_match(const char *host, const char *no_proxy);
+
+/* ---- Pure pieces (tests, fuzzers) ---- */
+
+#define HTTPC_MAX_CHUNK_LINE 4096 /* chunk-size line with extensions */
+#define HTTPC_MAX_TRAILERS 8192   /* all trailer lines together */
+
+/* Incremental chunked-body decoder; zero it (or httpc_chunked_init) to start. */
+struct httpc_chunked {
+    int state;
+    unsigned long long left; /* data bytes left in the current chunk */
+    size_t line;             /* bytes of the current size line, or of all trailers */
+    int digits;
+};
+
+void httpc_chunked_init(struct httpc_chunked *c);
+/* Decode buf[0..n) in place: the data bytes are moved to the front of buf and
+ * their count returned; -1 on malformed input. *used is how many input bytes
+ * were consumed: all of them, unless the body ended (httpc_chunked_done) and
+ * bytes follow it. */
+long httpc_chunked_decode(struct httpc_chunked *c, char *buf, size_t n, size_t *used);
+/* 1 once the last chunk and the trailers have been consumed. */
+int httpc_chunked_done(const struct httpc_chunked *c);
+
+/* A parsed response head. */
+struct httpc_head {
+    int status;
+    int chunked;              /* Transfer-Encoding: chunked */
+    long long content_length; /* -1 when absent */
+    long retry_after;         /* seconds, -1 when absent or an HTTP-date */
+    char content_type[128];   /* "" when absent; cut to fit */
+};
+
+/* Parse a response head at buf[0..n): "HTTP/1.x NNN reason" CRLF, header
+ * lines, empty line. Returns the head's length when complete, 0 when more
+ * bytes are needed (n < HTTPC_MAX_HEAD), -1 when malformed or larger than
+ * HTTPC_MAX_HEAD. Refuses conflicting Content-Length, Content-Length with
+ * Transfer-Encoding, any transfer coding but chunked, obsolete line folding. */
+long httpc_parse_head(const char *buf, size_t n, struct httpc_head *h);
+
+#endif

@@ -1,0 +1,584 @@
+/* BearSSL client driven by poll() with deadlines; PEM → trust anchors. */
+#include "tls.h"
+
+#include "limits.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TLS_MAX_CERT 65536          /* DER bytes of one certificate (real ones: < 8 KiB). */
+#define TLS_MAX_PEM_FILE (16 << 20) /* a CA bundle file (Debian's: ~220 KiB). */
+
+/* ---- Trust anchors ---- */
+
+struct dbuf {
+    unsigned char *p;
+    size_t len, cap, max;
+    int over;
+};
+
+static void dbuf_append(void *ctx, const void *data, size_t len)
+{
+    struct dbuf *b = ctx;
+    if (b->over) return;
+    if (len > b->max - b->len) {
+        b->over = 1;
+        return;
+    }
+    if (b->len + len > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 1024;
+        while (nc < b->len + len) nc *= 2;
+        unsigned char *np = realloc(b->p, nc);
+        if (!np) {
+            b->over = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+}
+
+static void discard(void *ctx, const void *data, size_t len)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+}
+
+static void *dup_bytes(const void *p, size_t n)
+{
+    void *q = malloc(n ? n : 1);
+    if (q && n) memcpy(q, p, n);
+    return q;
+}
+
+static void ta_free(br_x509_trust_anchor *ta)
+{
+    free(ta->dn.data);
+    if (ta->pkey.key_type == BR_KEYTYPE_RSA) {
+        free(ta->pkey.key.rsa.n);
+        free(ta->pkey.key.rsa.e);
+    } else if (ta->pkey.key_type == BR_KEYTYPE_EC) {
+        free(ta->pkey.key.ec.q);
+    }
+    memset(ta, 0, sizeof *ta);
+}
+
+/* One DER certificate → an anchor with its own copies of DN and key. */
+static int der_to_anchor(const unsigned char *der, size_t len, br_x509_trust_anchor *ta, char *err,
+                         size_t errlen)
+{
+    br_x509_decoder_context dc;
+    struct dbuf dn = {NULL, 0, 0, TLS_MAX_CERT, 0};
+    br_x509_decoder_init(&dc, dbuf_append, &dn);
+    br_x509_decoder_push(&dc, der, len);
+    const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
+    memset(ta, 0, sizeof *ta);
+    if (pk == NULL || dn.over) {
+        int e = br_x509_decoder_last_error(&dc);
+        snprintf(err, errlen, "bad certificate in PEM (X.509 error %d)", e);
+        free(dn.p);
+        return -1;
+    }
+    ta->dn.data = dn.p ? dn.p : malloc(1);
+    ta->dn.len = dn.len;
+    ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+    ta->pkey.key_type = pk->key_type;
+    if (pk->key_type == BR_KEYTYPE_RSA) {
+        ta->pkey.key.rsa.n = dup_bytes(pk->key.rsa.n, pk->key.rsa.nlen);
+        ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+        ta->pkey.key.rsa.e = dup_bytes(pk->key.rsa.e, pk->key.rsa.elen);
+        ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+        if (!ta->dn.data || !ta->pkey.key.rsa.n || !ta->pkey.key.rsa.e) goto nomem;
+    } else if (pk->key_type == BR_KEYTYPE_EC) {
+        ta->pkey.key.ec.curve = pk->key.ec.curve;
+        ta->pkey.key.ec.q = dup_bytes(pk->key.ec.q, pk->key.ec.qlen);
+        ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+        if (!ta->dn.data || !ta->pkey.key.ec.q) goto nomem;
+    } else {
+        snprintf(err, errlen, "certificate in PEM has an unsupported key type");
+        ta_free(ta);
+        return -1;
+    }
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    ta_free(ta);
+    return -1;
+}
+
+static int add_anchor(struct tls_anchors *a, const struct dbuf *der, char *err, size_t errlen)
+{
+    br_x509_trust_anchor ta;
+    if (a->n >= TLS_MAX_ANCHORS) {
+        snprintf(err, errlen, "more than %d certificates", TLS_MAX_ANCHORS);
+        return -1;
+    }
+    if (der_to_anchor(der->p, der->len, &ta, err, errlen) < 0) return -1;
+    br_x509_trust_anchor *nv = realloc(a->v, (a->n + 1) * sizeof *nv);
+    if (!nv) {
+        ta_free(&ta);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->v = nv;
+    a->v[a->n++] = ta;
+    return 0;
+}
+
+int tls_anchors_add_pem(struct tls_anchors *a, const char *pem, size_t len, char *err,
+                        size_t errlen)
+{
+    br_pem_decoder_context pc;
+    struct dbuf der = {NULL, 0, 0, TLS_MAX_CERT, 0};
+    size_t n0 = a->n, off = 0;
+    int inobj = 0, iscert = 0, tail = 0;
+
+    br_pem_decoder_init(&pc);
+    /* A final "\n" terminates a last line that lacks one (the decoder only
+     * sees an END line once its newline arrives). */
+    while (off < len || !tail) {
+        const char *p = off < len ? pem + off : "\n";
+        size_t k = br_pem_decoder_push(&pc, p, off < len ? len - off : 1);
+        if (off < len)
+            off += k;
+        else if (k == 1)
+            tail = 1;
+        switch (br_pem_decoder_event(&pc)) {
+        case BR_PEM_BEGIN_OBJ: {
+            const char *name = br_pem_decoder_name(&pc);
+            iscert = strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0 ||
+                     strcmp(name, "TRUSTED CERTIFICATE") == 0;
+            inobj = 1;
+            der.len = 0;
+            der.over = 0;
+            br_pem_decoder_setdest(&pc, iscert ? dbuf_append : discard, &der);
+            break;
+        }
+        case BR_PEM_END_OBJ:
+            if (iscert) {
+                if (der.over) {
+                    snprintf(err, errlen, "certificate in PEM larger than %d bytes", TLS_MAX_CERT);
+                    goto fail;
+                }
+                if (add_anchor(a, &der, err, errlen) < 0) goto fail;
+            }
+            inobj = 0;
+            iscert = 0;
+            break;
+        case BR_PEM_ERROR:
+            snprintf(err, errlen, "malformed PEM");
+            goto fail;
+        default:
+            if (k == 0) { /* no progress without an event: cannot happen */
+                snprintf(err, errlen, "malformed PEM");
+                goto fail;
+            }
+        }
+    }
+    if (inobj) {
+        snprintf(err, errlen, "truncated PEM (no END line)");
+        goto fail;
+    }
+    free(der.p);
+    return (int)(a->n - n0);
+fail:
+    free(der.p);
+    while (a->n > n0) ta_free(&a->v[--a->n]);
+    return -1;
+}
+
+int tls_anchors_load(struct tls_anchors *a, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int r = -1;
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > TLS_MAX_PEM_FILE) {
+        snprintf(err, errlen, "%s: not a regular file of at most %d bytes", path, TLS_MAX_PEM_FILE);
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    while (len < (size_t)st.st_size) {
+        ssize_t k = read(fd, buf + len, (size_t)st.st_size - len);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (k == 0) break;
+        len += (size_t)k;
+    }
+    char e2[200];
+    r = tls_anchors_add_pem(a, buf, len, e2, sizeof e2);
+    if (r < 0)
+        snprintf(err, errlen, "%s: %s", path, e2);
+    else if (r == 0) {
+        snprintf(err, errlen, "%s: no certificate", path);
+        r = -1;
+    }
+out:
+    free(buf);
+    close(fd);
+    return r;
+}
+
+void tls_anchors_free(struct tls_anchors *a)
+{
+    for (size_t i = 0; i < a->n; i++) ta_free(&a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = 0;
+}
+
+/* ---- Errors ---- */
+
+static const struct {
+    int code;
+    const char *name;
+} br_errs[] = {
+    {BR_ERR_BAD_PARAM, "BR_ERR_BAD_PARAM"},
+    {BR_ERR_BAD_STATE, "BR_ERR_BAD_STATE"},
+    {BR_ERR_UNSUPPORTED_VERSION, "BR_ERR_UNSUPPORTED_VERSION"},
+    {BR_ERR_BAD_VERSION, "BR_ERR_BAD_VERSION"},
+    {BR_ERR_BAD_LENGTH, "BR_ERR_BAD_LENGTH"},
+    {BR_ERR_TOO_LARGE, "BR_ERR_TOO_LARGE"},
+    {BR_ERR_BAD_MAC, "BR_ERR_BAD_MAC"},
+    {BR_ERR_NO_RANDOM, "BR_ERR_NO_RANDOM"},
+    {BR_ERR_UNKNOWN_TYPE, "BR_ERR_UNKNOWN_TYPE"},
+    {BR_ERR_UNEXPECTED, "BR_ERR_UNEXPECTED"},
+    {BR_ERR_BAD_CCS, "BR_ERR_BAD_CCS"},
+    {BR_ERR_BAD_ALERT, "BR_ERR_BAD_ALERT"},
+    {BR_ERR_BAD_HANDSHAKE, "BR_ERR_BAD_HANDSHAKE"},
+    {BR_ERR_OVERSIZED_ID, "BR_ERR_OVERSIZED_ID"},
+    {BR_ERR_BAD_CIPHER_SUITE, "BR_ERR_BAD_CIPHER_SUITE"},
+    {BR_ERR_BAD_COMPRESSION, "BR_ERR_BAD_COMPRESSION"},
+    {BR_ERR_BAD_FRAGLEN, "BR_ERR_BAD_FRAGLEN"},
+    {BR_ERR_BAD_SECRENEG, "BR_ERR_BAD_SECRENEG"},
+    {BR_ERR_EXTRA_EXTENSION, "BR_ERR_EXTRA_EXTENSION"},
+    {BR_ERR_BAD_SNI, "BR_ERR_BAD_SNI"},
+    {BR_ERR_BAD_HELLO_DONE, "BR_ERR_BAD_HELLO_DONE"},
+    {BR_ERR_LIMIT_EXCEEDED, "BR_ERR_LIMIT_EXCEEDED"},
+    {BR_ERR_BAD_FINISHED, "BR_ERR_BAD_FINISHED"},
+    {BR_ERR_RESUME_MISMATCH, "BR_ERR_RESUME_MISMATCH"},
+    {BR_ERR_INVALID_ALGORITHM, "BR_ERR_INVALID_ALGORITHM"},
+    {BR_ERR_BAD_SIGNATURE, "BR_ERR_BAD_SIGNATURE"},
+    {BR_ERR_WRONG_KEY_USAGE, "BR_ERR_WRONG_KEY_USAGE"},
+    {BR_ERR_NO_CLIENT_AUTH, "BR_ERR_NO_CLIENT_AUTH"},
+    {BR_ERR_IO, "BR_ERR_IO"},
+    {BR_ERR_X509_INVALID_VALUE, "BR_ERR_X509_INVALID_VALUE"},
+    {BR_ERR_X509_TRUNCATED, "BR_ERR_X509_TRUNCATED"},
+    {BR_ERR_X509_EMPTY_CHAIN, "BR_ERR_X509_EMPTY_CHAIN"},
+    {BR_ERR_X509_INNER_TRUNC, "BR_ERR_X509_INNER_TRUNC"},
+    {BR_ERR_X509_BAD_TAG_CLASS, "BR_ERR_X509_BAD_TAG_CLASS"},
+    {BR_ERR_X509_BAD_TAG_VALUE, "BR_ERR_X509_BAD_TAG_VALUE"},
+    {BR_ERR_X509_INDEFINITE_LENGTH, "BR_ERR_X509_INDEFINITE_LENGTH"},
+    {BR_ERR_X509_EXTRA_ELEMENT, "BR_ERR_X509_EXTRA_ELEMENT"},
+    {BR_ERR_X509_UNEXPECTED, "BR_ERR_X509_UNEXPECTED"},
+    {BR_ERR_X509_NOT_CONSTRUCTED, "BR_ERR_X509_NOT_CONSTRUCTED"},
+    {BR_ERR_X509_NOT_PRIMITIVE, "BR_ERR_X509_NOT_PRIMITIVE"},
+    {BR_ERR_X509_PARTIAL_BYTE, "BR_ERR_X509_PARTIAL_BYTE"},
+    {BR_ERR_X509_BAD_BOOLEAN, "BR_ERR_X509_BAD_BOOLEAN"},
+    {BR_ERR_X509_OVERFLOW, "BR_ERR_X509_OVERFLOW"},
+    {BR_ERR_X509_BAD_DN, "BR_ERR_X509_BAD_DN"},
+    {BR_ERR_X509_BAD_TIME, "BR_ERR_X509_BAD_TIME"},
+    {BR_ERR_X509_UNSUPPORTED, "BR_ERR_X509_UNSUPPORTED"},
+    {BR_ERR_X509_LIMIT_EXCEEDED, "BR_ERR_X509_LIMIT_EXCEEDED"},
+    {BR_ERR_X509_WRONG_KEY_TYPE, "BR_ERR_X509_WRONG_KEY_TYPE"},
+    {BR_ERR_X509_BAD_SIGNATURE, "BR_ERR_X509_BAD_SIGNATURE"},
+    {BR_ERR_X509_TIME_UNKNOWN, "BR_ERR_X509_TIME_UNKNOWN"},
+    {BR_ERR_X509_DN_MISMATCH, "BR_ERR_X509_DN_MISMATCH"},
+    {BR_ERR_X509_CRITICAL_EXTENSION, "BR_ERR_X509_CRITICAL_EXTENSION"},
+    {BR_ERR_X509_NOT_CA, "BR_ERR_X509_NOT_CA"},
+    {BR_ERR_X509_FORBIDDEN_KEY_USAGE, "BR_ERR_X509_FORBIDDEN_KEY_USAGE"},
+    {BR_ERR_X509_WEAK_PUBLIC_KEY, "BR_ERR_X509_WEAK_PUBLIC_KEY"},
+};
+
+void tls_strerror(int code, const char *server_name, char *err, size_t errlen)
+{
+    if (code == BR_ERR_X509_NOT_TRUSTED) {
+        snprintf(err, errlen, "certificate not trusted (unknown CA)");
+    } else if (code == BR_ERR_X509_BAD_SERVER_NAME) {
+        snprintf(err, errlen, "name mismatch: wanted %s", server_name ? server_name : "?");
+    } else if (code == BR_ERR_X509_EXPIRED) {
+        snprintf(err, errlen, "certificate expired or not yet valid");
+    } else if (code >= BR_ERR_SEND_FATAL_ALERT) {
+        snprintf(err, errlen, "TLS error %d (BR_ERR_SEND_FATAL_ALERT: sent alert %d)", code,
+                 code - BR_ERR_SEND_FATAL_ALERT);
+    } else if (code >= BR_ERR_RECV_FATAL_ALERT) {
+        snprintf(err, errlen, "TLS error %d (BR_ERR_RECV_FATAL_ALERT: server sent alert %d)", code,
+                 code - BR_ERR_RECV_FATAL_ALERT);
+    } else {
+        const char *name = "unknown";
+        for (size_t i = 0; i < sizeof br_errs / sizeof br_errs[0]; i++)
+            if (br_errs[i].code == code) name = br_errs[i].name;
+        snprintf(err, errlen, "TLS error %d (%s)", code, name);
+    }
+}
+
+/* ---- Engine driver ---- */
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long deadline_in(int timeout_s)
+{
+    return now_ms() + (long long)(timeout_s > 0 ? timeout_s : 1) * 1000;
+}
+
+/* Wait for ev on fd until deadline; 0 ready, -1 with err on timeout. */
+static int wait_fd(int fd, short ev, long long deadline, int timeout_s, char *err, size_t errlen)
+{
+    for (;;) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            snprintf(err, errlen, "timed out after %d s", timeout_s);
+            return -1;
+        }
+        struct pollfd p = {fd, ev, 0};
+        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (r < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", strerror(errno));
+            return -1;
+        }
+        if (r > 0) return 0; /* readiness or an error condition: the next I/O call tells */
+    }
+}
+
+static void sock_error(int e, char *err, size_t errlen)
+{
+    if (e == ECONNRESET || e == EPIPE)
+        snprintf(err, errlen, "connection reset");
+    else if (e == ECONNREFUSED)
+        snprintf(err, errlen, "connection refused");
+    else
+        snprintf(err, errlen, "socket: %s", strerror(e));
+}
+
+/* Run the engine: send pending records first, then return 1 once the state
+ * has a bit of want (want 0: once nothing is left to send). Returns 0 when
+ * the engine closed cleanly, -1 with err on failure or deadline. */
+static int run_until(struct tls_conn *c, unsigned want, long long deadline, int timeout_s,
+                     int handshake, char *err, size_t errlen)
+{
+    br_ssl_engine_context *e = &c->sc.eng;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(e);
+        if (st & BR_SSL_CLOSED) {
+            int code = br_ssl_engine_last_error(e);
+            if (code == BR_ERR_OK) {
+                if (handshake)
+                    snprintf(err, errlen, "connection closed during TLS handshake");
+                else if (!(want & BR_SSL_RECVAPP))
+                    snprintf(err, errlen, "TLS connection closed");
+                return handshake || !(want & BR_SSL_RECVAPP) ? -1 : 0;
+            }
+            tls_strerror(code, c->server_name, err, errlen);
+            return -1;
+        }
+        if (st & BR_SSL_SENDREC) {
+            size_t len;
+            unsigned char *buf = br_ssl_engine_sendrec_buf(e, &len);
+            ssize_t w = send(c->fd, buf, len, MSG_NOSIGNAL);
+            if (w > 0) {
+                br_ssl_engine_sendrec_ack(e, (size_t)w);
+                continue;
+            }
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (wait_fd(c->fd, POLLOUT, deadline, timeout_s, err, errlen) < 0) return -1;
+                continue;
+            }
+            if (!handshake && (want & BR_SSL_RECVAPP)) {
+                /* The peer may have closed right after its close_notify:
+                 * drop our reply and let the read side tell what happened. */
+                br_ssl_engine_sendrec_ack(e, len);
+                continue;
+            }
+            sock_error(w < 0 ? errno : EPIPE, err, errlen);
+            return -1;
+        }
+        if (want == 0 || (st & want)) return 1;
+        if (st & BR_SSL_RECVREC) {
+            size_t len;
+            unsigned char *buf = br_ssl_engine_recvrec_buf(e, &len);
+            ssize_t r = recv(c->fd, buf, len, 0);
+            if (r > 0) {
+                br_ssl_engine_recvrec_ack(e, (size_t)r);
+                continue;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (wait_fd(c->fd, POLLIN, deadline, timeout_s, err, errlen) < 0) return -1;
+                continue;
+            }
+            if (r == 0) c->bare_eof = 1;
+            if (r == 0)
+                snprintf(err, errlen,
+                         handshake ? "connection closed during TLS handshake"
+                                   : "connection closed without TLS close_notify");
+            else
+                sock_error(errno, err, errlen);
+            return -1;
+        }
+        snprintf(err, errlen, "TLS engine stalled (state %u)", st);
+        return -1;
+    }
+}
+
+static const uint16_t suites[] = {
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+
+/* What br_ssl_client_init_full does, restricted to what we negotiate:
+ * TLS 1.2, ECDHE with ECDSA or RSA signatures, AES-GCM or ChaCha20-Poly1305.
+ * Naming only these keeps CBC, CCM, 3DES, RSA key exchange and the TLS 1.0
+ * PRF out of the static binary (about a quarter of BearSSL's code). */
+static void tls_client_init(struct tls_conn *c, const struct tls_anchors *a)
+{
+    static const br_hash_class *const hashes[] = {
+        &br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
+    };
+    br_ssl_client_context *cc = &c->sc;
+    br_x509_minimal_context *xc = &c->xc;
+    br_ssl_client_zero(cc);
+    br_ssl_engine_set_versions(&cc->eng, BR_TLS12, BR_TLS12);
+    br_x509_minimal_init(xc, &br_sha256_vtable, a->v, a->n);
+    br_ssl_engine_set_suites(&cc->eng, suites, sizeof suites / sizeof suites[0]);
+    br_ssl_engine_set_default_rsavrfy(&cc->eng);
+    br_ssl_engine_set_default_ecdsa(&cc->eng);
+    br_x509_minimal_set_rsa(xc, br_ssl_engine_get_rsavrfy(&cc->eng));
+    br_x509_minimal_set_ecdsa(xc, br_ssl_engine_get_ec(&cc->eng),
+                              br_ssl_engine_get_ecdsa(&cc->eng));
+    /* Certificate chains may still be signed with SHA-1 or SHA-224. */
+    for (int id = br_sha1_ID; id <= br_sha512_ID; id++) {
+        br_ssl_engine_set_hash(&cc->eng, id, hashes[id - br_sha1_ID]);
+        br_x509_minimal_set_hash(xc, id, hashes[id - br_sha1_ID]);
+    }
+    br_ssl_engine_set_x509(&cc->eng, &xc->vtable);
+    br_ssl_engine_set_prf_sha256(&cc->eng, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha384(&cc->eng, &br_tls12_sha384_prf);
+    br_ssl_engine_set_default_aes_gcm(&cc->eng);
+    br_ssl_engine_set_default_chapol(&cc->eng);
+}
+
+int tls_open(struct tls_conn *c, int fd, const struct tls_anchors *a, const char *server_name,
+             int timeout_s, char *err, size_t errlen)
+{
+    unsigned char seed[32];
+    size_t got = 0;
+    long long deadline = deadline_in(timeout_s);
+
+    c->fd = fd;
+    c->bare_eof = 0;
+    if (!server_name || !*server_name || strlen(server_name) >= sizeof c->server_name) {
+        snprintf(err, errlen, "TLS needs a server name to verify");
+        return -1;
+    }
+    if (!a || a->n == 0) {
+        snprintf(err, errlen, "no trust anchors");
+        return -1;
+    }
+    memcpy(c->server_name, server_name, strlen(server_name) + 1);
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        snprintf(err, errlen, "fcntl: %s", strerror(errno));
+        return -1;
+    }
+    while (got < sizeof seed) {
+        ssize_t k = getrandom(seed + got, sizeof seed - got, 0);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) {
+            snprintf(err, errlen, "getrandom: %s", strerror(errno));
+            return -1;
+        }
+        got += (size_t)k;
+    }
+    tls_client_init(c, a);
+    br_ssl_engine_set_buffer(&c->sc.eng, c->iobuf, sizeof c->iobuf, 1);
+    br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof seed);
+    memset(seed, 0, sizeof seed);
+    if (!br_ssl_client_reset(&c->sc, c->server_name, 0)) {
+        tls_strerror(br_ssl_engine_last_error(&c->sc.eng), c->server_name, err, errlen);
+        return -1;
+    }
+    if (run_until(c, BR_SSL_SENDAPP, deadline, timeout_s, 1, err, errlen) < 0) return -1;
+    return 0;
+}
+
+long tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_s, char *err, size_t errlen)
+{
+    br_ssl_engine_context *e = &c->sc.eng;
+    int r = run_until(c, BR_SSL_RECVAPP, deadline_in(timeout_s), timeout_s, 0, err, errlen);
+    if (r <= 0) return r;
+    size_t len;
+    unsigned char *p = br_ssl_engine_recvapp_buf(e, &len);
+    if (len > n) len = n;
+    memcpy(buf, p, len);
+    br_ssl_engine_recvapp_ack(e, len);
+    return (long)len;
+}
+
+int tls_write_all(struct tls_conn *c, const void *buf, size_t n, int timeout_s, char *err,
+                  size_t errlen)
+{
+    br_ssl_engine_context *e = &c->sc.eng;
+    long long deadline = deadline_in(timeout_s);
+    const unsigned char *p = buf;
+    while (n > 0) {
+        if (run_until(c, BR_SSL_SENDAPP, deadline, timeout_s, 0, err, errlen) < 0) return -1;
+        size_t len;
+        unsigned char *dst = br_ssl_engine_sendapp_buf(e, &len);
+        if (len > n) len = n;
+        memcpy(dst, p, len);
+        br_ssl_engine_sendapp_ack(e, len);
+        p += len;
+        n -= len;
+    }
+    br_ssl_engine_flush(e, 0);
+    return run_until(c, 0, deadline, timeout_s, 0, err, errlen) < 0 ? -1 : 0;
+}
+
+void tls_close(struct tls_conn *c)
+{
+    br_ssl_engine_context *e = &c->sc.eng;
+    if (br_ssl_engine_current_state(e) & BR_SSL_CLOSED) return;
+    br_ssl_engine_close(e);
+    /* Best effort, never waits: whatever the socket takes right now. */
+    for (int i = 0; i < 4 && (br_ssl_engine_current_state(e) & BR_SSL_SENDREC); i++) {
+        size_t len;
+        unsigned char *buf = br_ssl_engine_sendrec_buf(e, &len);
+        ssize_t w = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w <= 0) break;
+        br_ssl_engine_sendrec_ack(e, (size_t)w);
+    }
+}

@@ -1,0 +1,58 @@
+/* TLS 1.2 client over BearSSL with full X.509 validation (there is no way
+ * to skip it), and trust anchors loaded from PEM. For forked children: every
+ * call takes a deadline and fills err with a reason a person can act on. */
+#ifndef TLS_H
+#define TLS_H
+
+#include <stddef.h>
+
+#include <bearssl.h> /* -isystem: its headers are not -Wundef clean */
+
+/* Trust anchors: v[0..n) with their DN and key bytes owned (malloc'd). */
+struct tls_anchors {
+    br_x509_trust_anchor *v;
+    size_t n;
+};
+
+/* Append every CERTIFICATE in the PEM text pem[0..len) (other PEM objects are
+ * skipped). Returns how many were added; -1 with err filled on malformed PEM
+ * or certificate, or past TLS_MAX_ANCHORS in total (nothing is added then). */
+int tls_anchors_add_pem(struct tls_anchors *a, const char *pem, size_t len, char *err,
+                        size_t errlen);
+/* tls_anchors_add_pem on a file's contents; -1 when it is unreadable, larger
+ * than 16 MiB, malformed, or holds no certificate. */
+int tls_anchors_load(struct tls_anchors *a, const char *path, char *err, size_t errlen);
+/* Free every anchor; a is empty afterwards. */
+void tls_anchors_free(struct tls_anchors *a);
+
+/* One client connection. Large (about 37 KiB): allocate it. */
+struct tls_conn {
+    br_ssl_client_context sc;
+    br_x509_minimal_context xc;
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+    int fd;
+    int bare_eof; /* set when the peer closed TCP without close_notify */
+    char server_name[256];
+};
+
+/* Handshake on connected socket fd (set non-blocking here) with SNI, verifying
+ * the chain against a and the certificate's DNS names against server_name.
+ * The whole handshake gets timeout_s seconds. 0 ok, -1 with err filled. The
+ * caller keeps owning fd: close it after tls_close, or after a failure. */
+int tls_open(struct tls_conn *c, int fd, const struct tls_anchors *a, const char *server_name,
+             int timeout_s, char *err, size_t errlen);
+/* Read up to n application bytes, waiting at most timeout_s. Returns >0 bytes,
+ * 0 when the peer closed with close_notify, -1 on error, timeout, or a bare
+ * TCP close without close_notify (a truncation attack looks like that). */
+long tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_s, char *err, size_t errlen);
+/* Write all n bytes and flush them to the socket within timeout_s; 0 or -1. */
+int tls_write_all(struct tls_conn *c, const void *buf, size_t n, int timeout_s, char *err,
+                  size_t errlen);
+/* Send close_notify if the socket takes it right now (never waits). Does not
+ * close fd. */
+void tls_close(struct tls_conn *c);
+
+/* The text for a BearSSL error code (as used in tls_* err strings). */
+void tls_strerror(int code, const char *server_name, char *err, size_t errlen);
+
+#endif
