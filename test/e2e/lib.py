@@ -17,6 +17,10 @@ SECRET = "e2e-signing-secret-0123456789abcdef"
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here (printed as SKIP, never as PASS)."""
+
+
 def raise_nofile(n=4096):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(max(soft, n), hard)

@@ -22,7 +22,7 @@ def main():
     os.environ["DEPLOY_API_BIN"] = os.path.abspath(sys.argv[1])
     pattern = sys.argv[2] if len(sys.argv) > 2 else ""
     sys.path.insert(0, HERE)
-    failed = passed = 0
+    failed = passed = skipped = 0
     names = sorted(f[:-3] for f in os.listdir(HERE) if f.startswith("test_") and f.endswith(".py"))
     for modname in names:
         try:
@@ -40,6 +40,9 @@ def main():
             if hasattr(mod, "setup_module"):
                 mod.setup_module()
         except Exception as e:
+            if type(e).__name__ == "Skip":
+                print(f"SKIP e2e:{modname}: {e}", flush=True)
+                continue
             print(f"FAIL e2e:{modname}:setup_module: {e!r}", flush=True)
             traceback.print_exc(file=sys.stdout)
             failed += 1
@@ -49,6 +52,10 @@ def main():
             try:
                 fn()
             except Exception as e:
+                if type(e).__name__ == "Skip":
+                    skipped += 1
+                    print(f"SKIP e2e:{modname}:{name}: {e}", flush=True)
+                    continue
                 failed += 1
                 print(f"FAIL e2e:{modname}:{name}: {type(e).__name__}: {e}", flush=True)
                 tb = traceback.format_exc().splitlines()
