@@ -143,6 +143,8 @@ int config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
         if (!colon || (size_t)(colon - s) >= sizeof host) return -1;
         memcpy(host, s, (size_t)(colon - s));
         host[colon - s] = 0;
+        if (strchr(host, ':'))
+            return -1; /* an IPv6 address needs brackets: "::1:5000" is ambiguous */
     }
     unsigned long port;
     if (slice_to_ulong((struct slice){colon + 1, strlen(colon + 1)}, 65535, &port) < 0) return -1;
@@ -217,17 +219,18 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
         return -1;
 
     /* What may be touched. */
+    const char *image_var = "IMAGE_BASE";
     v = env("IMAGE_BASE");
-    if (!v) v = env("ECR_BASE");
+    if (!v && (v = env("ECR_BASE"))) image_var = "ECR_BASE";
     if (v) {
         if (str_copy(c->image_base, sizeof c->image_base, v) < 0)
-            return fail(err, errlen, "IMAGE_BASE", "too long");
+            return fail(err, errlen, image_var, "too long");
         size_t n = strlen(c->image_base);
         while (n && c->image_base[n - 1] == '/') c->image_base[--n] = 0;
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)c->image_base[i] <= ' ' || c->image_base[i] == '@' ||
                 c->image_base[i] == '"' || c->image_base[i] == '\\')
-                return fail(err, errlen, "IMAGE_BASE",
+                return fail(err, errlen, image_var,
                             "must be a registry prefix such as "
                             "123456789.dkr.ecr.us-east-1.amazonaws.com/team");
     } else if (mode == CONFIG_SERVE) {
@@ -253,11 +256,16 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
             return fail(err, errlen, "KUBE_API_URL", "too long");
     } else {
         const char *h = env("KUBERNETES_SERVICE_HOST"), *p = env("KUBERNETES_SERVICE_PORT");
+        unsigned long port = 443;
+        if (p && (slice_to_ulong((struct slice){p, strlen(p)}, 65535, &port) < 0 || port == 0))
+            return fail(err, errlen, "KUBERNETES_SERVICE_PORT", "must be a port number");
         if (!h)
             return fail(err, errlen, "KUBE_API_URL",
                         "unset and KUBERNETES_SERVICE_HOST is not set either (not in a cluster?)");
-        snprintf(c->kube_api_url, sizeof c->kube_api_url,
-                 strchr(h, ':') ? "https://[%s]:%s" : "https://%s:%s", h, p ? p : "443");
+        int n = snprintf(c->kube_api_url, sizeof c->kube_api_url,
+                         strchr(h, ':') ? "https://[%s]:%lu" : "https://%s:%lu", h, port);
+        if (n < 0 || (size_t)n >= sizeof c->kube_api_url)
+            return fail(err, errlen, "KUBERNETES_SERVICE_HOST", "too long");
     }
     if (strncmp(c->kube_api_url, "https://", 8) != 0 && strncmp(c->kube_api_url, "http://", 7) != 0)
         return fail(err, errlen, "KUBE_API_URL",

@@ -125,7 +125,7 @@ static int parse_request_line(struct slice l, struct http_request *r)
         r->query = (struct slice){q + 1, r->target.n - r->path.n - 1};
     } else {
         r->path = r->target;
-        r->query = (struct slice){q, 0};
+        r->query = (struct slice){r->target.p + r->target.n, 0};
     }
 
     struct slice v = {l.p + i + 1, l.n - i - 1};
@@ -176,7 +176,7 @@ long http_parse(const char *buf, size_t len, size_t *scanned, struct http_reques
     /* Skip empty lines before the request line. */
     while (start < len && (buf[start] == '\r' || buf[start] == '\n')) {
         if (buf[start] == '\r' && (start + 1 >= len || buf[start + 1] != '\n')) {
-            if (start + 1 >= len) return 0;
+            if (start + 1 >= len) return len >= HTTP_MAX_HEAD ? -S_HEADER_TOO_LARGE : 0;
             return -S_BAD_REQUEST;
         }
         start += buf[start] == '\r' ? 2 : 1;
@@ -207,7 +207,11 @@ long http_parse(const char *buf, size_t len, size_t *scanned, struct http_reques
         if (parse_header(line, h) < 0) return -S_BAD_REQUEST;
         if (slice_eq_nocase(h->name, "content-length")) {
             unsigned long n;
-            if (slice_to_ulong(h->value, 1UL << 40, &n) < 0) return -S_BAD_REQUEST;
+            for (size_t k = 0; k < h->value.n; k++)
+                if (h->value.p[k] < '0' || h->value.p[k] > '9') return -S_BAD_REQUEST;
+            if (h->value.n == 0) return -S_BAD_REQUEST;
+            if (slice_to_ulong(h->value, 1UL << 40, &n) < 0)
+                n = HTTP_MAX_BODY + 1; /* all digits, just huge: too large, not malformed */
             if (r->has_length && n != r->content_length) return -S_BAD_REQUEST;
             r->content_length = n;
             r->has_length = 1;
@@ -244,7 +248,8 @@ const struct slice *http_header(const struct http_request *r, const char *name)
 long http_response(char *out, size_t cap, enum status s, int keep_alive, const char *content_type,
                    const char *extra_headers, const char *body, size_t body_len, int head_only)
 {
-    int n = snprintf(out, cap,
+    char head[1024];
+    int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\n"
                      "Server: deploy-api\r\n"
                      "Content-Length: %zu\r\n"
@@ -255,9 +260,10 @@ long http_response(char *out, size_t cap, enum status s, int keep_alive, const c
                      (int)s, http_reason(s), body_len, content_type ? "Content-Type: " : "",
                      content_type ? content_type : "", content_type ? "\r\n" : "",
                      keep_alive ? "" : "Connection: close\r\n", extra_headers ? extra_headers : "");
-    if (n < 0 || (size_t)n >= cap) return -1;
-    if (head_only) return n;
-    if (body_len > cap - (size_t)n) return -1;
-    if (body_len) memcpy(out + n, body, body_len);
-    return (long)(n + body_len);
+    if (n < 0 || (size_t)n >= sizeof head) return -1;
+    size_t total = (size_t)n + (head_only ? 0 : body_len);
+    if (total > cap) return -1;
+    memcpy(out, head, (size_t)n);
+    if (!head_only && body_len) memcpy(out + n, body, body_len);
+    return (long)total;
 }

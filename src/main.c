@@ -1,6 +1,8 @@
 /* deploy-api: startup, wiring, and the command line. */
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,9 +103,11 @@ static int serve(void)
         }
     }
     if (load_anchors(a, 1, err, sizeof err) < 0) return die(err);
-    a->replay = malloc(sizeof *a->replay);
-    if (!a->replay) return die("out of memory");
-    replay_init(a->replay);
+    /* An anonymous mapping is already an empty table (all zero, as
+     * replay_init leaves it), and its pages stay untouched until used. */
+    a->replay =
+        mmap(NULL, sizeof *a->replay, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a->replay == MAP_FAILED) return die("out of memory");
     /* Room for every connection, job pipe and a few more. */
     int need = a->cfg.max_conns + a->cfg.max_jobs + 64;
     struct rlimit rl;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,12 +24,19 @@ int server_init(struct server *s, const struct config *cfg, struct loop *l, serv
     s->route = route;
     s->app = app;
     s->nconns = cfg->max_conns;
-    /* One slot per allowed connection, allocated once. The pages of a slot
-     * are only touched when a client uses it, so idle memory stays small. */
+    /* One slot per allowed connection, allocated once: small metadata that
+     * the sweeps read, and buffers in an anonymous mapping apart from it, so
+     * a buffer page becomes resident only when a client fills it. */
     s->conns = calloc((size_t)s->nconns, sizeof *s->conns);
-    if (!s->conns) {
+    s->slab_size = (size_t)s->nconns * (CONN_IN_SIZE + CONN_OUT_SIZE);
+    s->slab = mmap(NULL, s->slab_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!s->conns || s->slab == MAP_FAILED) {
         snprintf(err, errlen, "cannot allocate %d connection slots", s->nconns);
         return -1;
+    }
+    for (int i = 0; i < s->nconns; i++) {
+        s->conns[i].in = s->slab + (size_t)i * (CONN_IN_SIZE + CONN_OUT_SIZE);
+        s->conns[i].out = s->conns[i].in + CONN_IN_SIZE;
     }
     int fd = socket(cfg->listen.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -59,6 +67,9 @@ static void conn_close(struct server *s, struct conn *c)
     c->state = C_FREE;
     c->fd = -1;
     s->nopen--;
+    /* Give the slot's buffer pages back: after a burst of connections the
+     * parent returns to its idle size instead of keeping them resident. */
+    madvise(c->in, CONN_IN_SIZE + CONN_OUT_SIZE, MADV_DONTNEED);
 }
 
 /* The least recently active connection that holds no part of a request. */
@@ -143,12 +154,12 @@ void server_reply(struct server *s, struct conn *c, enum status st, const char *
     /* Anything queued before (a 100 Continue) has been sent or is kept. */
     size_t base = c->out_off < c->out_len ? c->out_len : 0;
     if (base == 0) c->out_off = 0;
-    long n = http_response(c->out + base, sizeof c->out - base, st, keep, content_type,
+    long n = http_response(c->out + base, CONN_OUT_SIZE - base, st, keep, content_type,
                            extra_headers, body, len, 0);
     if (n < 0) {
         st = S_INTERNAL_ERROR;
         keep = 0;
-        n = http_response(c->out + base, sizeof c->out - base, st, 0, NULL, NULL, NULL, 0, 0);
+        n = http_response(c->out + base, CONN_OUT_SIZE - base, st, 0, NULL, NULL, NULL, 0, 0);
     }
     c->out_len = base + (size_t)n;
     c->close_after = !keep;
@@ -201,7 +212,7 @@ static int try_request(struct server *s, struct conn *c)
 static void conn_read(struct server *s, struct conn *c)
 {
     for (;;) {
-        size_t room = sizeof c->in - c->in_len;
+        size_t room = CONN_IN_SIZE - c->in_len;
         if (room == 0) break;
         ssize_t n = read(c->fd, c->in + c->in_len, room);
         if (n > 0) {

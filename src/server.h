@@ -26,9 +26,12 @@ struct conn {
     size_t in_len, scanned;
     size_t out_len, out_off;
     char peer[64];
-    char in[HTTP_MAX_HEAD + HTTP_MAX_BODY];
-    char out[HTTP_MAX_RESPONSE];
+    char *in;  /* CONN_IN_SIZE bytes in the buffer slab */
+    char *out; /* CONN_OUT_SIZE bytes in the buffer slab */
 };
+
+#define CONN_IN_SIZE (HTTP_MAX_HEAD + HTTP_MAX_BODY)
+#define CONN_OUT_SIZE HTTP_MAX_RESPONSE
 
 /* Called with a complete request; must answer with server_reply (exactly once). */
 typedef void (*server_route_fn)(struct server *s, struct conn *c, const struct http_request *r,
@@ -44,6 +47,8 @@ struct server {
     struct loop *loop;
     int listen_fd;
     struct conn *conns; /* cfg->max_conns slots, allocated once */
+    char *slab;         /* their buffers: mmap'd, a page is resident only once used */
+    size_t slab_size;
     int nconns, nopen;
     unsigned long long seq; /* activity counter */
     int draining;           /* SIGTERM: no new connections, no keep-alive */

@@ -62,7 +62,7 @@ int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out)
     for (size_t i = 0; i < a.n; i++) {
         unsigned d = (unsigned char)a.p[i] - '0';
         if (d > 9) return -1;
-        if (v > (max - d) / 10) return -1;
+        if (d > max || v > (max - d) / 10) return -1;
         v = v * 10 + d;
     }
     *out = v;

@@ -70,13 +70,16 @@ class Server:
         self.lines = []
         self.cond = threading.Condition()
         raise_nofile()
-        self.proc = subprocess.Popen([binary or BIN, *args], env=self.env, stdout=subprocess.PIPE,
+        # DEPLOY_API_WRAPPER (e.g. "valgrind --error-exitcode=99") runs the
+        # binary under a tool; only for the default binary.
+        wrapper = os.environ.get("DEPLOY_API_WRAPPER", "").split() if not binary else []
+        self.proc = subprocess.Popen([*wrapper, binary or BIN, *args], env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, preexec_fn=raise_nofile)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         if wait:
             try:
-                wait_until(self._up, timeout=10, what="/healthz")
+                wait_until(self._up, timeout=60 if wrapper else 10, what="/healthz")
             except AssertionError:
                 self.stop()
                 raise AssertionError(f"server did not start: {self.stderr()}")
