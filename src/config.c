@@ -247,6 +247,10 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
                  is_label, err, errlen) < 0)
         return -1;
     if (c->nnamespaces == 0) return fail(err, errlen, "DEPLOY_NAMESPACES", "lists no namespace");
+    if (!config_namespace_allowed(c, c->default_ns))
+        return fail(
+            err, errlen, "DEPLOY_NAMESPACES",
+            "must include DEPLOY_NAMESPACE, or targets without a namespace are all refused");
     if (env_str("DEPLOY_POLICY_FILE", "", c->policy_file, sizeof c->policy_file, err, errlen) < 0)
         return -1;
 

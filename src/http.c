@@ -259,7 +259,10 @@ long http_response(char *out, size_t cap, enum status s, int keep_alive, const c
                      "\r\n",
                      (int)s, http_reason(s), body_len, content_type ? "Content-Type: " : "",
                      content_type ? content_type : "", content_type ? "\r\n" : "",
-                     keep_alive ? "" : "Connection: close\r\n", extra_headers ? extra_headers : "");
+                     keep_alive == 2 ? "Connection: keep-alive\r\n"
+                     : keep_alive    ? ""
+                                     : "Connection: close\r\n",
+                     extra_headers ? extra_headers : "");
     if (n < 0 || (size_t)n >= sizeof head) return -1;
     size_t total = (size_t)n + (head_only ? 0 : body_len);
     if (total > cap) return -1;

@@ -67,6 +67,8 @@ const struct slice *http_header(const struct http_request *r, const char *name);
 
 /* Write a whole response (status line, Date-less fixed headers, body) into
  * out; extra_headers are complete "Name: value\r\n" lines or NULL.
+ * keep_alive: 0 adds "Connection: close", 2 "Connection: keep-alive" (what
+ * an HTTP/1.0 client needs to hear), 1 nothing (the HTTP/1.1 default).
  * Returns its length, or -1 when it does not fit in cap. */
 long http_response(char *out, size_t cap, enum status s, int keep_alive, const char *content_type,
                    const char *extra_headers, const char *body, size_t body_len, int head_only);

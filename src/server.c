@@ -151,10 +151,11 @@ void server_reply(struct server *s, struct conn *c, enum status st, const char *
                   const char *extra_headers, const char *body, size_t len)
 {
     int keep = !c->close_after && !s->draining;
+    int keep_hdr = keep ? (c->http10 ? 2 : 1) : 0;
     /* Anything queued before (a 100 Continue) has been sent or is kept. */
     size_t base = c->out_off < c->out_len ? c->out_len : 0;
     if (base == 0) c->out_off = 0;
-    long n = http_response(c->out + base, CONN_OUT_SIZE - base, st, keep, content_type,
+    long n = http_response(c->out + base, CONN_OUT_SIZE - base, st, keep_hdr, content_type,
                            extra_headers, body, len, 0);
     if (n < 0) {
         st = S_INTERNAL_ERROR;
@@ -197,6 +198,7 @@ static int try_request(struct server *s, struct conn *c)
         return 0;
     }
     if (!r.keep_alive) c->close_after = 1;
+    c->http10 = r.minor == 0;
     s->route(s, c, &r, c->in + h, r.content_length);
     if (c->state != C_SEND) /* a route must answer; make sure the client hears something */
         server_reply(s, c, S_INTERNAL_ERROR, NULL, NULL, NULL, 0);

@@ -21,6 +21,7 @@ struct conn {
     int close_after;   /* close once the response is sent */
     int continue_sent; /* "100 Continue" already queued for this request */
     int served;        /* requests answered on this connection */
+    int http10;        /* the current request is HTTP/1.0 */
     long long deadline_ms;
     unsigned long long last_seq; /* order of last activity, for shedding the oldest idle */
     size_t in_len, scanned;

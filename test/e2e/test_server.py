@@ -260,3 +260,13 @@ def test_sigterm_exits_zero():
         s2.signal()
         assert s2.wait(timeout=10) == 0
     assert any("deploy-api stopped" in l for l in s2.logs())
+
+
+def test_http10_keepalive_when_asked():
+    with srv.connect() as s:
+        s.sendall(b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        r = read_response(s)
+        assert status_of(r) == 200 and header_of(r, "Connection") == "keep-alive"
+        s.sendall(b"GET /readyz HTTP/1.0\r\n\r\n")
+        r = read_response(s)
+        assert status_of(r) == 200 and header_of(r, "Connection") == "close"

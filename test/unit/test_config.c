@@ -477,9 +477,10 @@ TEST(namespaces)
     char l[80];
     memset(l, 'n', 63);
     l[63] = 0;
-    CHECK(accepted(CONFIG_SERVE, "DEPLOY_NAMESPACES", l));
+    base();
+    setenv("DEPLOY_NAMESPACE", l, 1);
+    CHECK_EQ(load(CONFIG_SERVE), 0);
     CHECK(config_namespace_allowed(&C, l));
-    CHECK(accepted(CONFIG_SERVE, "DEPLOY_NAMESPACE", l));
     l[63] = 'n';
     l[64] = 0;
     CHECK(refused(CONFIG_SERVE, "DEPLOY_NAMESPACES", l));
@@ -490,11 +491,23 @@ TEST(namespaces)
     size_t n = 0;
     for (int i = 0; i < CONFIG_MAX_LIST; i++)
         n += (size_t)snprintf(list + n, sizeof list - n, "%sns%d", i ? "," : "", i);
-    CHECK(accepted(CONFIG_SERVE, "DEPLOY_NAMESPACES", list));
+    base();
+    setenv("DEPLOY_NAMESPACE", "ns0", 1);
+    setenv("DEPLOY_NAMESPACES", list, 1);
+    CHECK_EQ(load(CONFIG_SERVE), 0);
     CHECK_EQ(C.nnamespaces, CONFIG_MAX_LIST);
     CHECK(config_namespace_allowed(&C, "ns31"));
     snprintf(list + n, sizeof list - n, ",extra");
-    CHECK(refused(CONFIG_SERVE, "DEPLOY_NAMESPACES", list));
+    setenv("DEPLOY_NAMESPACES", list, 1);
+    CHECK_EQ(load(CONFIG_SERVE), -1);
+    CHECK(names("DEPLOY_NAMESPACES"));
+
+    /* DEPLOY_NAMESPACE must be one of DEPLOY_NAMESPACES. */
+    base();
+    setenv("DEPLOY_NAMESPACE", "default", 1);
+    setenv("DEPLOY_NAMESPACES", "staging,prod", 1);
+    CHECK_EQ(load(CONFIG_SERVE), -1);
+    CHECK(names("DEPLOY_NAMESPACES"));
 }
 
 TEST(team_ids)
