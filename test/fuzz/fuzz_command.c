@@ -1,0 +1,43 @@
+/* cmd_parse on arbitrary text, cmd_image on success; every result obeys the
+ * grammar and every error is one short line of safe printable ASCII. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slack.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char text[CMD_MAX_TEXT + 64], err[200], img[IMAGE_MAX], esc[3 * 64 + 1];
+    struct command c;
+    if (size > sizeof text - 1) size = sizeof text - 1;
+    memcpy(text, data, size);
+    text[size] = 0;
+    if (cmd_parse(text, "default", &c, err, sizeof err) != 0) {
+        size_t n = strlen(err);
+        if (n == 0 || n >= sizeof err - 1) abort();
+        for (size_t i = 0; i < n; i++)
+            if (err[i] < 0x20 || err[i] > 0x7e || err[i] == '<' || err[i] == '>' || err[i] == '&')
+                abort();
+        return 0;
+    }
+    if (err[0]) abort();
+    if (c.verb != CMD_HELP) {
+        if (!cmd_ns_ok(c.ns, strlen(c.ns)) || !cmd_name_ok(c.name, strlen(c.name))) abort();
+    }
+    if (c.verb == CMD_DEPLOY) {
+        if (!cmd_version_ok(c.version, strlen(c.version))) abort();
+        if (cmd_image("123456789.dkr.ecr.us-east-1.amazonaws.com/", &c, img, sizeof img) != 0)
+            abort(); /* always fits: 44 + 1 + 253 + 1 + 128 < IMAGE_MAX */
+        if (strchr(img, ' ')) abort();
+    } else if (c.version[0]) {
+        abort();
+    }
+    if (c.verb != CMD_ROLLBACK && c.revision != 0) abort();
+    if (c.revision < 0 || c.revision > 2147483648L) abort();
+    slack_escape_text(text, esc, sizeof esc);
+    if (strchr(esc, '<') || strchr(esc, '>')) abort();
+    return 0;
+}
