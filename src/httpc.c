@@ -475,31 +475,6 @@ long httpc_parse_head(const char *buf, size_t n, struct httpc_head *h)
 
 /* ---- Connections ---- */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int wait_fd(int fd, short ev, long long deadline, int timeout_s, char *err, size_t errlen)
-{
-    for (;;) {
-        long long left = deadline - now_ms();
-        if (left <= 0) {
-            snprintf(err, errlen, "timed out after %d s", timeout_s);
-            return -1;
-        }
-        struct pollfd p = {fd, ev, 0};
-        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-        if (r < 0 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", strerror(errno));
-            return -1;
-        }
-        if (r > 0) return 0;
-    }
-}
-
 static void sock_err(int e, char *err, size_t errlen)
 {
     if (e == ECONNREFUSED)
@@ -519,7 +494,7 @@ static void sock_err(int e, char *err, size_t errlen)
 static int dial(const char *host, const char *port, int timeout_s, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL;
-    long long deadline = now_ms() + (long long)(timeout_s > 0 ? timeout_s : 1) * 1000;
+    long long deadline = tls_deadline(timeout_s);
     int last = 0, fd = -1;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
@@ -538,7 +513,7 @@ static int dial(const char *host, const char *port, int timeout_s, char *err, si
         }
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
         if (errno == EINPROGRESS) {
-            if (wait_fd(fd, POLLOUT, deadline, timeout_s, err, errlen) < 0) {
+            if (tls_wait_fd(fd, POLLOUT, deadline, timeout_s, err, errlen) < 0) {
                 close(fd);
                 fd = -1;
                 last = -1; /* timed out: err is set, no time left for others */
@@ -595,7 +570,7 @@ static long conn_read(struct httpc_stream *s, void *buf, size_t n, int *bare_eof
         }
         return r;
     }
-    long long deadline = now_ms() + (long long)(s->timeout_s > 0 ? s->timeout_s : 1) * 1000;
+    long long deadline = tls_deadline(s->timeout_s);
     for (;;) {
         ssize_t r = recv(s->fd, buf, n, 0);
         if (r >= 0) return (long)r;
@@ -604,14 +579,14 @@ static long conn_read(struct httpc_stream *s, void *buf, size_t n, int *bare_eof
             sock_err(errno, err, errlen);
             return -1;
         }
-        if (wait_fd(s->fd, POLLIN, deadline, s->timeout_s, err, errlen) < 0) return -1;
+        if (tls_wait_fd(s->fd, POLLIN, deadline, s->timeout_s, err, errlen) < 0) return -1;
     }
 }
 
 static int conn_write(struct httpc_stream *s, const void *buf, size_t n, char *err, size_t errlen)
 {
     if (s->tls) return tls_write_all(s->tls, buf, n, s->timeout_s, err, errlen);
-    long long deadline = now_ms() + (long long)(s->timeout_s > 0 ? s->timeout_s : 1) * 1000;
+    long long deadline = tls_deadline(s->timeout_s);
     const char *p = buf;
     while (n > 0) {
         ssize_t w = send(s->fd, p, n, MSG_NOSIGNAL);
@@ -622,7 +597,7 @@ static int conn_write(struct httpc_stream *s, const void *buf, size_t n, char *e
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(s->fd, POLLOUT, deadline, s->timeout_s, err, errlen) < 0) return -1;
+            if (tls_wait_fd(s->fd, POLLOUT, deadline, s->timeout_s, err, errlen) < 0) return -1;
             continue;
         }
         sock_err(w < 0 ? errno : EPIPE, err, errlen);

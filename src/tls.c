@@ -338,23 +338,22 @@ void tls_strerror(int code, const char *server_name, char *err, size_t errlen)
 
 /* ---- Engine driver ---- */
 
-static long long now_ms(void)
+long long tls_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static long long deadline_in(int timeout_s)
+long long tls_deadline(int timeout_s)
 {
-    return now_ms() + (long long)(timeout_s > 0 ? timeout_s : 1) * 1000;
+    return tls_now_ms() + (long long)(timeout_s > 0 ? timeout_s : 1) * 1000;
 }
 
-/* Wait for ev on fd until deadline; 0 ready, -1 with err on timeout. */
-static int wait_fd(int fd, short ev, long long deadline, int timeout_s, char *err, size_t errlen)
+int tls_wait_fd(int fd, short ev, long long deadline, int timeout_s, char *err, size_t errlen)
 {
     for (;;) {
-        long long left = deadline - now_ms();
+        long long left = deadline - tls_now_ms();
         if (left <= 0) {
             snprintf(err, errlen, "timed out after %d s", timeout_s);
             return -1;
@@ -410,7 +409,7 @@ static int run_until(struct tls_conn *c, unsigned want, long long deadline, int 
             }
             if (w < 0 && errno == EINTR) continue;
             if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                if (wait_fd(c->fd, POLLOUT, deadline, timeout_s, err, errlen) < 0) return -1;
+                if (tls_wait_fd(c->fd, POLLOUT, deadline, timeout_s, err, errlen) < 0) return -1;
                 continue;
             }
             if (!handshake && (want & BR_SSL_RECVAPP)) {
@@ -433,7 +432,7 @@ static int run_until(struct tls_conn *c, unsigned want, long long deadline, int 
             }
             if (r < 0 && errno == EINTR) continue;
             if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                if (wait_fd(c->fd, POLLIN, deadline, timeout_s, err, errlen) < 0) return -1;
+                if (tls_wait_fd(c->fd, POLLIN, deadline, timeout_s, err, errlen) < 0) return -1;
                 continue;
             }
             if (r == 0) c->bare_eof = 1;
@@ -496,7 +495,7 @@ int tls_open(struct tls_conn *c, int fd, const struct tls_anchors *a, const char
 {
     unsigned char seed[32];
     size_t got = 0;
-    long long deadline = deadline_in(timeout_s);
+    long long deadline = tls_deadline(timeout_s);
 
     c->fd = fd;
     c->bare_eof = 0;
@@ -538,7 +537,7 @@ int tls_open(struct tls_conn *c, int fd, const struct tls_anchors *a, const char
 long tls_read(struct tls_conn *c, void *buf, size_t n, int timeout_s, char *err, size_t errlen)
 {
     br_ssl_engine_context *e = &c->sc.eng;
-    int r = run_until(c, BR_SSL_RECVAPP, deadline_in(timeout_s), timeout_s, 0, err, errlen);
+    int r = run_until(c, BR_SSL_RECVAPP, tls_deadline(timeout_s), timeout_s, 0, err, errlen);
     if (r <= 0) return r;
     size_t len;
     unsigned char *p = br_ssl_engine_recvapp_buf(e, &len);
@@ -552,7 +551,7 @@ int tls_write_all(struct tls_conn *c, const void *buf, size_t n, int timeout_s, 
                   size_t errlen)
 {
     br_ssl_engine_context *e = &c->sc.eng;
-    long long deadline = deadline_in(timeout_s);
+    long long deadline = tls_deadline(timeout_s);
     const unsigned char *p = buf;
     while (n > 0) {
         if (run_until(c, BR_SSL_SENDAPP, deadline, timeout_s, 0, err, errlen) < 0) return -1;

@@ -55,4 +55,13 @@ void tls_close(struct tls_conn *c);
 /* The text for a BearSSL error code (as used in tls_* err strings). */
 void tls_strerror(int code, const char *server_name, char *err, size_t errlen);
 
+/* Deadlines for blocking I/O in children (httpc uses them too). */
+/* Monotonic milliseconds. */
+long long tls_now_ms(void);
+/* now + timeout_s seconds (at least 1 s). */
+long long tls_deadline(int timeout_s);
+/* Wait for ev on fd until deadline: 0 when ready (or in error: the next I/O
+ * call tells), -1 with err "timed out after <timeout_s> s" or a poll error. */
+int tls_wait_fd(int fd, short ev, long long deadline, int timeout_s, char *err, size_t errlen);
+
 #endif
