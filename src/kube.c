@@ -1122,7 +1122,28 @@ static void headers(const struct kjob *j, const char *ctype, const char *h[6])
     h[n] = NULL;
 }
 
-/* One request; a 401 re-reads the token once and retries. 0 with resp
+/* A transport error worth another GET: the answer broke off part-way
+ * (client-go retries GETs on connection reset and EOF). Refusals, timeouts
+ * and certificate problems are not transient at a job's time scale. The
+ * words are httpc's and tls's error texts. */
+static int broken_answer(const char *e)
+{
+    return strstr(e, "reset") || strstr(e, "truncated") || strstr(e, "closed") ||
+           strstr(e, "malformed");
+}
+
+/* ms to wait before retry number `tries` (1-based): the server's
+ * Retry-After (capped), else 0.5 s, 1 s, 2 s. */
+static long retry_wait_ms(long retry_after, int tries)
+{
+    if (retry_after > 0)
+        return (retry_after > KUBE_RETRY_AFTER_MAX ? KUBE_RETRY_AFTER_MAX : retry_after) * 1000;
+    return 500L << (tries - 1);
+}
+
+/* One request; a 401 re-reads the token once and retries. 429 (any
+ * method; the server did nothing) and, for GET only, 5xx and an answer
+ * that broke off are retried up to KUBE_API_RETRIES times. 0 with resp
  * filled (any status), -1 with err on transport or token errors. */
 static int kreq(struct kjob *j, const char *method, const char *path, const char *ctype,
                 const char *body, size_t blen, struct httpc_resp *resp, char *err, size_t errlen)
@@ -1130,19 +1151,35 @@ static int kreq(struct kjob *j, const char *method, const char *path, const char
     struct url u;
     const char *h[6];
     char e[512];
+    int get = strcmp(method, "GET") == 0, tries = 0, reauth = 0;
     if (set_path(j, &u, path, err, errlen) < 0) return -1;
-    for (int attempt = 0;; attempt++) {
+    for (;;) {
         headers(j, ctype, h);
         memset(resp, 0, sizeof *resp);
         e[0] = 0;
         if (kube_do(&j->o, method, &u, h, body, blen, HTTPC_MAX_RESPONSE, resp, e, sizeof e) < 0) {
+            if (get && tries < KUBE_API_RETRIES && broken_answer(e)) {
+                tries++;
+                kube_sleep_ms(retry_wait_ms(-1, tries));
+                continue;
+            }
             snprintf(err, errlen, "cannot reach the Kubernetes API at %.255s: %.300s",
                      j->k->api.host, e);
             return -1;
         }
-        if (resp->status == 401 && attempt == 0 && j->k->token_file) {
+        if (resp->status == 401 && !reauth && j->k->token_file) {
+            reauth = 1;
             kube_free(resp);
             if (read_token(j, err, errlen) < 0) return -1;
+            continue;
+        }
+        int st = resp->status;
+        if ((st == 429 || (get && (st == 500 || st == 502 || st == 503 || st == 504))) &&
+            tries < KUBE_API_RETRIES) {
+            long ra = resp->retry_after;
+            tries++;
+            kube_free(resp);
+            kube_sleep_ms(retry_wait_ms(ra, tries));
             continue;
         }
         return 0;
@@ -1190,6 +1227,28 @@ static int get_deploy(struct kjob *j, const char *ns, const char *name, struct h
     return 0;
 }
 
+/* get_deploy, and a 2xx answer that is not a Deployment (garbage from a
+ * broken proxy or server) is asked for again, up to KUBE_API_RETRIES times. */
+static int get_deploy_checked(struct kjob *j, const char *ns, const char *name,
+                              struct httpc_resp *r, struct kube_result *res)
+{
+    for (int tries = 0;; tries++) {
+        if (get_deploy(j, ns, name, r, res) < 0) return -1;
+        struct json_doc d;
+        int ok = doc_parse(&d, r->body, r->len) == 0;
+        if (ok) {
+            ok = is_deployment(&d, 0);
+            doc_free(&d);
+        }
+        if (ok) return 0;
+        kube_free(r);
+        if (tries >= KUBE_API_RETRIES)
+            return kfail(res, "the API server sent a malformed answer for deployment %s/%s", ns,
+                         name);
+        kube_sleep_ms(retry_wait_ms(-1, tries + 1));
+    }
+}
+
 /* GET the ReplicaSets matching the deployment's selector into r. */
 static int list_rs(struct kjob *j, const char *ns, const struct httpc_resp *dep,
                    struct httpc_resp *r, struct kube_result *res)
@@ -1225,7 +1284,7 @@ static void follow_eval(struct follow *f, const char *js, size_t n)
     struct json_doc d;
     if (doc_parse(&d, js, n) < 0) {
         f->st = ROLLOUT_ERROR;
-        snprintf(f->msg, sizeof f->msg, "malformed Deployment JSON");
+        snprintf(f->msg, sizeof f->msg, "the API server sent a malformed Deployment");
         return;
     }
     f->st = rollout_doc(&d, 0, &f->c, f->msg, sizeof f->msg);
@@ -1318,6 +1377,10 @@ static int watch_once(struct kjob *j, const char *ns, const char *name, long lon
         enum kube_event ev = kube_watch_event(line, (size_t)n, &off, &olen);
         if (ev == KEV_OBJECT) {
             follow_eval(f, line + off, olen);
+            if (f->st == ROLLOUT_ERROR) {
+                ret = -1; /* not a Deployment: stop trusting this watch */
+                break;
+            }
             if (f->st != ROLLOUT_WAITING) {
                 ret = 0;
                 break;
@@ -1354,11 +1417,12 @@ static void follow_rollout(struct kjob *j, const char *ns, const char *name, con
     memset(f, 0, sizeof *f);
     f->rev = -1;
     follow_eval(f, js, n);
-    while (f->st == ROLLOUT_WAITING && kube_now_ms() < deadline) {
+    /* ROLLOUT_ERROR: an answer that was not a Deployment; read it again. */
+    while ((f->st == ROLLOUT_WAITING || f->st == ROLLOUT_ERROR) && kube_now_ms() < deadline) {
         if (use_watch && opened < KUBE_WATCH_REOPEN) {
             opened++;
             int r = watch_once(j, ns, name, deadline, f);
-            if (f->st != ROLLOUT_WAITING) break;
+            if (f->st == ROLLOUT_DONE || f->st == ROLLOUT_FAILED) break;
             if (r < 0) use_watch = 0;
             if (r < 0 && kube_now_ms() < deadline) {
                 long long left = deadline - kube_now_ms();
@@ -1385,6 +1449,16 @@ static void follow_rollout(struct kjob *j, const char *ns, const char *name, con
         follow_eval(f, r.body, r.len);
         kube_free(&r);
     }
+    /* A watch that hung until the deadline saw nothing: look once more so
+     * the report states what is true now, not what the last event said. */
+    if (f->st == ROLLOUT_WAITING || f->st == ROLLOUT_ERROR) {
+        struct kube_result scratch;
+        struct httpc_resp r;
+        if (get_deploy(j, ns, name, &r, &scratch) == 0) {
+            follow_eval(f, r.body, r.len);
+            kube_free(&r);
+        }
+    }
 }
 
 /* Fill res from the end of a follow. */
@@ -1409,7 +1483,12 @@ static int follow_report(struct kjob *j, const struct follow *f, struct kube_res
         return -1;
     }
     clean_copy(res->error, sizeof res->error, f->msg);
-    snprintf(res->text, sizeof res->text, "%s failed: %s", fail_what, f->msg);
+    if (f->st == ROLLOUT_ERROR) /* the change was accepted; its outcome is unknown */
+        snprintf(res->text, sizeof res->text,
+                 "%s: the change was sent but its rollout could not be followed: %s", fail_what,
+                 f->msg);
+    else
+        snprintf(res->text, sizeof res->text, "%s failed: %s", fail_what, f->msg);
     return -1;
 }
 
@@ -1439,12 +1518,17 @@ int kube_deploy(const struct kube_cfg *k, const char *ns, const char *name, cons
     if (kube_api_path(path, sizeof path, &k->api, ns, rest) < 0)
         return kfail(res, "request path too long");
     memset(&p, 0, sizeof p);
+    int sent = 0; /* a PATCH got a 2xx answer that was not readable */
     for (int attempt = 0;; attempt++) {
-        if (get_deploy(&j, ns, name, &r, res) < 0) return -1;
+        if (get_deploy_checked(&j, ns, name, &r, res) < 0) return -1;
         if (kube_choose_container(r.body, r.len, name, cname, sizeof cname, cur, sizeof cur, err,
                                   sizeof err) < 0) {
             kube_free(&r);
             return kfail(res, "%s", err);
+        }
+        if (sent && strcmp(cur, res->image) == 0) {
+            p = r; /* that PATCH was applied after all: follow its rollout */
+            break;
         }
         if (strcmp(cur, res->image) == 0) {
             struct follow f;
@@ -1475,7 +1559,20 @@ int kube_deploy(const struct kube_cfg *k, const char *ns, const char *name, cons
             kube_free(&p);
             return -1;
         }
-        break;
+        /* The answer must be the updated Deployment; anything else leaves
+         * open whether the change was applied: read it again and see. */
+        char now[IMAGE_MAX], c2[256], e2[256];
+        if (kube_choose_container(p.body, p.len, name, c2, sizeof c2, now, sizeof now, e2,
+                                  sizeof e2) == 0 &&
+            strcmp(now, res->image) == 0)
+            break;
+        kube_free(&p);
+        if (attempt >= KUBE_CONFLICT_RETRIES)
+            return kfail(res,
+                         "cannot update deployment %s/%s: the API server's answer was not "
+                         "the updated deployment",
+                         ns, name);
+        sent = 1;
     }
     struct follow f;
     char done[IMAGE_MAX + 400], fail[IMAGE_MAX + 400];
@@ -1494,7 +1591,7 @@ int kube_status(const struct kube_cfg *k, const char *ns, const char *name, stru
     kjob_init(&j, k, res);
     if (check_target(ns, name, res) < 0) return -1;
     if (read_token(&j, err, sizeof err) < 0) return kfail(res, "%s", err);
-    if (get_deploy(&j, ns, name, &r, res) < 0) return -1;
+    if (get_deploy_checked(&j, ns, name, &r, res) < 0) return -1;
     if (kube_status_text(r.body, r.len, res->text, sizeof res->text) < 0) {
         kube_free(&r);
         return kfail(res, "deployment %s/%s: malformed answer", ns, name);
@@ -1518,7 +1615,7 @@ int kube_history(const struct kube_cfg *k, const char *ns, const char *name,
     kjob_init(&j, k, res);
     if (check_target(ns, name, res) < 0) return -1;
     if (read_token(&j, err, sizeof err) < 0) return kfail(res, "%s", err);
-    if (get_deploy(&j, ns, name, &r, res) < 0) return -1;
+    if (get_deploy_checked(&j, ns, name, &r, res) < 0) return -1;
     if (list_rs(&j, ns, &r, &l, res) < 0) {
         kube_free(&r);
         return -1;
@@ -1549,7 +1646,7 @@ int kube_rollback(const struct kube_cfg *k, const char *ns, const char *name, lo
     memset(&p, 0, sizeof p);
     for (int attempt = 0;; attempt++) {
         size_t off, len;
-        if (get_deploy(&j, ns, name, &r, res) < 0) return -1;
+        if (get_deploy_checked(&j, ns, name, &r, res) < 0) return -1;
         {
             struct json_doc d;
             int paused = 0;

@@ -10,14 +10,6 @@
 #include "httpc.h"
 #include "limits.h"
 
-/* TODO(lead): move to limits.h */
-#define KUBE_TOKEN_MAX 16384 /* bytes of the service-account token file (bound tokens ~1 KiB). */
-#define KUBE_CAUSE_MAX 512   /* bytes of a kubernetes.io/change-cause we write. */
-#define KUBE_MAX_TOKENS (1 << 19) /* JSON tokens of one kube response (4 MiB body / ~8 B). */
-#define KUBE_WATCH_LINE (1 << 20) /* one watch event line (a Deployment with big annotations). */
-#define KUBE_POLL_MS 2000         /* polling interval when the watch is unavailable. */
-#define KUBE_CONFLICT_RETRIES 3   /* PATCH retries after 409 Conflict. */
-
 struct kube_cfg {
     struct url api;         /* KUBE_API_URL parsed (http:// allowed for kubectl proxy) */
     char server_name[256];  /* name checked in the API server certificate */

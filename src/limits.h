@@ -47,6 +47,19 @@
 #define HTTPC_MAX_RESPONSE (4u << 20) /* one kube response body (a ReplicaSet list). */
 #define HTTPC_MAX_HEAD 16384          /* response status line + headers. */
 #define TLS_MAX_ANCHORS 1024          /* trust anchors in one bundle (Debian's has ~140). */
-#define RESPONSE_URL_POSTS 5          /* Slack allows 5 posts per response_url in 30 min. */
+/* Kubernetes client (src/kube). */
+#define KUBE_TOKEN_MAX 16384 /* bytes of the service-account token file (bound tokens ~1 KiB). */
+#define KUBE_CAUSE_MAX 512   /* bytes of a kubernetes.io/change-cause we write. */
+#define KUBE_MAX_TOKENS (1 << 19) /* JSON tokens of one kube response (4 MiB body / ~8 B). */
+#define KUBE_WATCH_LINE (1 << 20) /* one watch event line (a Deployment with big annotations). */
+#define KUBE_POLL_MS 2000         /* polling interval when the watch is unavailable. */
+#define KUBE_CONFLICT_RETRIES 3   /* PATCH retries after 409 Conflict. */
+#define KUBE_API_RETRIES 3        /* retries after 429, or a GET's 5xx or broken answer. */
+#define KUBE_RETRY_AFTER_MAX 10   /* s: cap on the API server's Retry-After. */
+/* Slack response_url delivery (src/respond). */
+#define RESPOND_BACKOFF_MAX 16     /* s: cap of the doubling backoff (1, 2, 4, 8, 16). */
+#define RESPOND_RETRY_AFTER_MAX 60 /* s: cap on a 429's Retry-After. */
+#define RESPOND_MAX_BODY 65536     /* bytes read of Slack's answer ("ok" or an error). */
+#define RESPONSE_URL_POSTS 5       /* Slack allows 5 posts per response_url in 30 min. */
 
 #endif

@@ -8,10 +8,6 @@
 
 #include "httpc.h"
 
-#define RESPOND_BACKOFF_MAX 16     /* s: cap of the doubling backoff (1, 2, 4, 8, 16). */
-#define RESPOND_RETRY_AFTER_MAX 60 /* s: cap on a 429's Retry-After. */
-#define RESPOND_MAX_BODY 65536     /* bytes read of Slack's answer ("ok" or an error). */
-
 /* 1 when url is https://host[:port]/... with no userinfo, an ASCII host and
  * host[:port] in the comma list allowed_hosts (host case-insensitive; an
  * entry without a port allows port 443 only); 0 otherwise with err saying

@@ -675,6 +675,8 @@ static void note_headers(const char *const *h)
     }
 }
 
+static long fake_retry_after = -1; /* Retry-After of every 429 */
+
 static int fake_do(const struct httpc_opts *o, const char *method, const struct url *u,
                    const char *const *h, const char *body, size_t blen, size_t max,
                    struct httpc_resp *r, char *err, size_t errlen)
@@ -687,6 +689,10 @@ static int fake_do(const struct httpc_opts *o, const char *method, const struct 
         last_body[n] = 0;
     }
     fake_clock += 10;
+    if (s && s->status == -2) { /* an answer that broke off */
+        snprintf(err, errlen, "connection reset");
+        return -1;
+    }
     if (!s || s->status < 0) {
         snprintf(err, errlen, "connection refused");
         return -1;
@@ -694,7 +700,7 @@ static int fake_do(const struct httpc_opts *o, const char *method, const struct 
     r->status = s->status;
     r->body = strdup(s->body ? s->body : "");
     r->len = strlen(r->body);
-    r->retry_after = -1;
+    r->retry_after = s->status == 429 ? fake_retry_after : -1;
     return 0;
 }
 
@@ -894,11 +900,50 @@ TEST(deploy_errors)
     CHECK_STR(r.error, r.text);
     fake_teardown();
 
+    /* a GET's 5xx is retried KUBE_API_RETRIES times, 0.5 s, 1 s, 2 s apart */
     fake_setup(&k);
-    add("GET", "/deployments/web", 500, "<html>oops</html>");
+    for (int i = 0; i <= KUBE_API_RETRIES; i++)
+        add("GET", "/deployments/web", 500, "<html>oops</html>");
     CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
     CHECK_STR(r.text, "cannot read deployment default/web: the API server answered HTTP 500 "
                       "(HTTP 500)");
+    CHECK_EQ(slept_ms, 3500);
+    fake_teardown();
+
+    /* one 503, one broken answer, then the deployment: the deploy goes on */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 503, "");
+    add("GET", "/deployments/web", -2, NULL);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK(strstr(r.text, "already running") != NULL);
+    CHECK_EQ(slept_ms, 1500);
+    fake_teardown();
+
+    /* a refused connection is not retried */
+    fake_setup(&k);
+    add("GET", "/deployments/web", -1, NULL);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(slept_ms, 0);
+    fake_teardown();
+
+    /* 429 on PATCH: Retry-After honoured (capped), then retried */
+    fake_setup(&k);
+    fake_retry_after = 600;
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 429, "");
+    add("PATCH", "/deployments/web", 500, "");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(slept_ms, KUBE_RETRY_AFTER_MAX * 1000); /* a PATCH's 500 is not retried */
+    CHECK(strstr(r.text, "(HTTP 500)") != NULL);
+    fake_retry_after = -1;
+    fake_teardown();
+
+    /* garbage instead of a Deployment: asked again, then named */
+    fake_setup(&k);
+    for (int i = 0; i <= KUBE_API_RETRIES; i++) add("GET", "/deployments/web", 200, "\x01<html>{{");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_STR(r.text, "the API server sent a malformed answer for deployment default/web");
     fake_teardown();
 
     /* missing container: ambiguous names listed; no PATCH sent */
@@ -1017,12 +1062,34 @@ TEST(deploy_timeout_and_failure)
     add("WATCH", "watch=1", -1, NULL);
     add("GET", "/deployments/web", 200, d1); /* t+2 s */
     add("GET", "/deployments/web", 200, d1); /* t+4 s, then 1 s of sleep reaches the deadline */
+    add("GET", "/deployments/web", 200, d1); /* one last look at the deadline */
     CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
     CHECK_EQ(r.ok, 0);
     CHECK_STR(r.error, "still rolling out after 5 s");
     CHECK_STR(r.text, "deploy of r/web:1.4 to default/web: still rolling out after 5 s (Waiting "
                       "for deployment \"web\" rollout to finish: 1 out of 3 new replicas have "
                       "been updated...)");
+    fake_teardown();
+
+    /* the watch hangs until the deadline; the last look finds it done */
+    fake_setup(&k);
+    k.rollout_timeout_s = 1;
+    dep(d2, sizeof d2, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    /* bookmarks only, 100 ms each on the fake clock, past the deadline */
+    static char marks[2048];
+    marks[0] = 0;
+    for (int i = 0; i < 12; i++)
+        snprintf(marks + strlen(marks), sizeof marks - strlen(marks),
+                 "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":"
+                 "\"%d\"}}}\n",
+                 200 + i);
+    add("WATCH", "watch=1", 200, marks);
+    add("GET", "/deployments/web", 200, d2); /* the last look */
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(r.ok, 1);
+    CHECK(strstr(r.text, "deployed r/web:1.4 to default/web: 3/3 replicas") != NULL);
     fake_teardown();
 
     fake_setup(&k);

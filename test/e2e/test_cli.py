@@ -1,0 +1,160 @@
+"""`deploy-api deploy|status|history|rollback` from a shell: the same code
+paths as the Slack jobs, against the Kubernetes stand-in over TLS with a
+bearer token, and over plain http without a token (the `kubectl proxy`
+case). Exit 0 with readable output on success; non-zero with a one-line
+reason on stderr on failure."""
+import os
+import subprocess
+import tempfile
+
+from lib import BIN
+from standins.ca import TestCA
+from standins.kube import FakeKube
+
+tmp = ca = tls = plain = None
+NS = "default"
+
+
+def setup_module():
+    global tmp, ca, tls, plain
+    tmp = tempfile.mkdtemp(prefix="deploy-api-cli-")
+    ca = TestCA(os.path.join(tmp, "ca"))
+    tls = FakeKube(ca=ca, token_file=os.path.join(tmp, "token"))
+    plain = FakeKube(ca=None, token=None)
+    for k in (tls, plain):
+        k.rollout_delay = 0.1
+        k.add_deployment(NS, "myservice", containers=[
+            ("myservice", "registry.example/myservice:1.3"), ("envoy", "envoyproxy/envoy:v1.29")])
+        k.add_deployment("team-a", "web", containers=[("web", "registry.example/web:1.0")])
+        k.start()
+
+
+def teardown_module():
+    import shutil
+    tls.stop()
+    plain.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cli(*args, kube=None, **env):
+    kube = kube or tls
+    e = {"PATH": "/usr/bin:/bin", "IMAGE_BASE": "registry.example", "KUBE_API_URL": kube.url,
+         "ROLLOUT_TIMEOUT": "10", "USER": "alice"}
+    if kube is tls:
+        e.update(KUBE_CA_FILE=ca.cert, KUBE_TOKEN_FILE=tls.token_file)
+    else:
+        e.update(KUBE_TOKEN_FILE=os.path.join(tmp, "no-such-token"))
+    for k, v in env.items():
+        if v is None:
+            e.pop(k, None)
+        else:
+            e[k] = v
+    p = subprocess.run([BIN, *args], env=e, capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def one_line(err):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("deploy-api: "), err
+    return lines[0]
+
+
+def test_deploy_status_history_rollback_over_tls():
+    code, out, err = cli("deploy", "myservice", "1.4")
+    assert code == 0, (out, err)
+    assert "deployed registry.example/myservice:1.4 to default/myservice" in out and "3/3" in out, out
+    assert err == ""
+    assert tls.images(NS, "myservice") == {"myservice": "registry.example/myservice:1.4",
+                                           "envoy": "envoyproxy/envoy:v1.29"}
+    p = tls.requests_matching(method="PATCH")[-1]
+    assert p["headers"]["Authorization"] == "Bearer " + tls.token
+    cause = tls.get_deployment(NS, "myservice")["metadata"]["annotations"]["kubernetes.io/change-cause"]
+    assert "registry.example/myservice:1.4" in cause and "alice" in cause, cause
+
+    code, out, err = cli("status", "myservice")
+    assert code == 0 and "registry.example/myservice:1.4" in out and "envoyproxy/envoy:v1.29" in out, out
+
+    code, out, err = cli("history", "myservice")
+    assert code == 0, err
+    assert out.index("2 (current)") < out.index("\n1 ") and cause in out, out
+
+    code, out, err = cli("rollback", "myservice")
+    assert code == 0 and "revision 1" in out, (out, err)
+    assert tls.images(NS, "myservice")["myservice"] == "registry.example/myservice:1.3"
+
+    code, out, err = cli("rollback", "myservice", "2")
+    assert code == 0, err
+    assert tls.images(NS, "myservice")["myservice"] == "registry.example/myservice:1.4"
+
+
+def test_namespace_target_and_digest():
+    digest = "sha256:" + "ab" * 32
+    code, out, err = cli("deploy", "team-a/web", digest, DEPLOY_NAMESPACES="default,team-a")
+    assert code == 0, err
+    assert tls.images("team-a", "web")["web"] == f"registry.example/web@{digest}"
+
+
+def test_plain_http_kubectl_proxy_no_token():
+    code, out, err = cli("deploy", "myservice", "2.0", kube=plain)
+    assert code == 0, (out, err)
+    assert plain.images(NS, "myservice")["myservice"] == "registry.example/myservice:2.0"
+    assert all("Authorization" not in r["headers"] for r in plain.requests)
+    code, out, err = cli("history", "myservice", kube=plain)
+    assert code == 0 and "2 (current)" in out and "registry.example/myservice:2.0" in out, out
+    code, out, err = cli("status", "myservice", kube=plain)
+    assert code == 0 and "registry.example/myservice:2.0" in out
+
+
+def test_not_found_exits_nonzero():
+    code, out, err = cli("status", "nosuch")
+    assert code != 0
+    assert "not found" in one_line(err), err
+    code, out, err = cli("deploy", "nosuch", "1.0", kube=plain)
+    assert code != 0 and "deployment default/nosuch not found" in one_line(err)
+
+
+def test_revision_missing_exits_nonzero():
+    code, out, err = cli("rollback", "myservice", "99")
+    assert code != 0 and "revision 99 not found" in one_line(err), err
+
+
+def test_bad_args():
+    for args in (("deploy", "myservice"), ("deploy", "myservice", "1", "extra"), ("status",),
+                 ("history", "a", "b"), ("rollback",), ("frobnicate", "x")):
+        code, out, err = cli(*args)
+        assert code != 0, args
+        assert err.strip(), args
+    for args in (("deploy", "Bad_Name", "1.0"), ("deploy", "myservice", "evil.example/x:1"),
+                 ("rollback", "myservice", "abc"), ("deploy", "kube-system/coredns", "1.0")):
+        code, out, err = cli(*args)
+        assert code != 0, args
+        one_line(err)
+    assert all(r["method"] != "PATCH" or "/coredns" not in r["path"] for r in tls.requests)
+
+
+def test_missing_image_base():
+    n = len(tls.requests)
+    code, out, err = cli("deploy", "myservice", "9.9", IMAGE_BASE=None)
+    assert code != 0 and "IMAGE_BASE" in one_line(err), err
+    assert len(tls.requests) == n, "nothing is sent without IMAGE_BASE"
+    # status and history need no IMAGE_BASE
+    code, out, err = cli("status", "myservice", IMAGE_BASE=None)
+    assert code == 0, err
+
+
+def test_token_missing_over_tls():
+    code, out, err = cli("status", "myservice", KUBE_TOKEN_FILE=os.path.join(tmp, "absent"))
+    assert code != 0 and "token" in one_line(err), err
+
+
+def test_untrusted_ca():
+    other = ca.other_ca()
+    code, out, err = cli("status", "myservice", KUBE_CA_FILE=other.cert)
+    assert code != 0 and ("not trusted" in err or "unknown CA" in err), err
+    one_line(err)
+
+
+def test_api_down():
+    from standins._server import unused_port
+    code, out, err = cli("status", "myservice", KUBE_API_URL=f"https://127.0.0.1:{unused_port()}")
+    assert code != 0 and "refused" in one_line(err), err
