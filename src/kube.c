@@ -1695,18 +1695,22 @@ int kube_rollback(const struct kube_cfg *k, const char *ns, const char *name, lo
         long pn =
             patch ? kube_rollback_patch(r.body, r.len, rs, len, cause, patch, cap, err, sizeof err)
                   : -1;
-        kube_free(&l);
         kube_free(&r);
         if (pn < 0) {
             free(patch);
+            kube_free(&l);
             return kfail(res, "%s", patch ? err : "out of memory");
         }
         int rc = kreq(&j, "PATCH", path, "Content-Type: application/json-patch+json", patch,
                       (size_t)pn, &p, err, sizeof err);
         free(patch);
-        if (rc < 0) return kfail(res, "%s", err);
+        if (rc < 0) {
+            kube_free(&l);
+            return kfail(res, "%s", err);
+        }
         if (p.status == 409 && attempt < KUBE_CONFLICT_RETRIES) {
             kube_free(&p);
+            kube_free(&l);
             continue;
         }
         if (!is2xx(p.status) || !p.body) {
@@ -1714,8 +1718,28 @@ int kube_rollback(const struct kube_cfg *k, const char *ns, const char *name, lo
             snprintf(w, sizeof w, "failed restoring revision %ld of %s/%s", target, ns, name);
             api_fail(res, &p, w);
             kube_free(&p);
+            kube_free(&l);
             return -1;
         }
+        /* As for deploy: a 2xx whose body is not the restored deployment
+         * (garbage from a proxy) is not taken for success. Read it again. */
+        if (kube_template_matches(p.body, p.len, rs, len) != 1) {
+            kube_free(&p);
+            if (get_deploy_checked(&j, ns, name, &p, res) < 0) {
+                kube_free(&l);
+                return -1;
+            }
+            if (kube_template_matches(p.body, p.len, rs, len) != 1) {
+                kube_free(&p);
+                kube_free(&l);
+                if (attempt < KUBE_CONFLICT_RETRIES) continue;
+                return kfail(res,
+                             "the API server's answer was not the restored deployment "
+                             "%s/%s; check it with /deploy status",
+                             ns, name);
+            }
+        }
+        kube_free(&l);
         break;
     }
     struct follow f;

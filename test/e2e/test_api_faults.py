@@ -13,7 +13,7 @@ from lib import Stack, wait_until
 st = None
 NS = "default"
 NAMES = ["f500", "f500x", "f429", "f429p", "f409", "f409x", "ftrunc", "ftruncx", "fgarb",
-         "fgarbp", "fgarbx", "fapplied", "freset", "fresetx", "fwatch", "fpoll", "fmix"]
+         "fgarbp", "fgarbx", "fapplied", "freset", "fresetx", "fwatch", "fpoll", "fmix", "frbgarb", "frbgarbx"]
 
 
 def setup_module():
@@ -178,6 +178,29 @@ def test_garbage_body_on_patch_answer_every_time():
         st.kube.clear_faults()
     failed(text, end, "not the updated deployment")
     assert st.kube.images(NS, "fgarbx")["fgarbx"] == image("fgarbx", "1.3")
+
+
+def test_garbage_body_on_rollback_patch_answer():
+    """Rollback's JSON patch answered with garbage (not applied): the job
+    reads the deployment again, sees the old template, and sends it again."""
+    ok_deploy("frbgarb", "1.4")
+    f = st.kube.add_fault(kind="garbage", method="PATCH", path="/deployments/frbgarb")
+    text, end = run("rollback frbgarb")
+    assert f.hits == 1
+    assert text.startswith(":white_check_mark:") and "revision" in text, text
+    assert end["result"] == "ok", end
+    assert st.kube.images(NS, "frbgarb")["frbgarb"] == image("frbgarb", "1.3")
+
+
+def test_garbage_body_on_rollback_patch_every_time():
+    ok_deploy("frbgarbx", "1.4")
+    st.kube.add_fault(kind="garbage", method="PATCH", path="/deployments/frbgarbx", count=None)
+    try:
+        text, end = run("rollback frbgarbx")
+    finally:
+        st.kube.clear_faults()
+    failed(text, end, "not the restored deployment")
+    assert st.kube.images(NS, "frbgarbx")["frbgarbx"] == image("frbgarbx", "1.4")
 
 
 def test_patch_applied_but_answer_broken():
