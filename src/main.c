@@ -62,7 +62,7 @@ static int load_anchors(struct app *a, int need_slack, char *err, size_t errlen)
 static void on_tick(void *arg, long long now)
 {
     struct app *a = arg;
-        server_tick(&a->srv, now);
+    server_tick(&a->srv, now);
     /* SIGCHLD does the reaping; this catches one the full self-pipe dropped. */
     jobs_reap(&a->jobs, now, route_job_done, a);
     jobs_enforce_deadlines(&a->jobs, now);
