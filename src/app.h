@@ -29,6 +29,8 @@ struct app {
 /* The route for every request (src/route.c). */
 void route_request(struct server *s, struct conn *c, const struct http_request *r, const char *body,
                    size_t len);
+/* Once a second: flush the count of rate-limited audit lines (src/route.c). */
+void route_tick(long long now_s);
 /* Account for a finished job: audit line, metrics, a notice to Slack when it
  * died without reporting (src/route.c). */
 void route_job_done(void *arg, struct job *job, int wstatus, const char *result, long long now_ms);

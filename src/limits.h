@@ -15,15 +15,16 @@
 #define SHUTDOWN_GRACE_DEFAULT 25 /* s SIGTERM waits for jobs (SHUTDOWN_GRACE). */
 
 /* Slack (src/slack, src/form). */
-#define SLACK_TS_MAX_DIGITS 15 /* digits in X-Slack-Request-Timestamp (Slack sends 10). */
-#define SLACK_MAX_SKEW 300     /* s between X-Slack-Request-Timestamp and now, either way. */
-#define REPLAY_SLOTS 4096      /* accepted signatures remembered for SLACK_MAX_SKEW s. */
-#define FORM_MAX_FIELDS 32     /* fields in a slash-command form (Slack sends ~14). */
-#define FORM_MAX_VALUE 4096    /* one decoded value; the body bound already caps it. */
-#define CMD_MAX_TEXT 512       /* the command text a user typed. */
-#define SLACK_ID_MAX 32        /* team/user/channel ids: T0123ABCD, U…, C… */
-#define SLACK_NAME_MAX 96      /* user/channel display names, for messages only. */
-#define RESPONSE_URL_MAX 512   /* response_url length. */
+#define SLACK_TS_MAX_DIGITS 15  /* digits in X-Slack-Request-Timestamp (Slack sends 10). */
+#define SLACK_MAX_SKEW 300      /* s between X-Slack-Request-Timestamp and now, either way. */
+#define REPLAY_SLOTS 4096       /* accepted signatures remembered for SLACK_MAX_SKEW s. */
+#define FORM_MAX_FIELDS 32      /* fields in a slash-command form (Slack sends ~14). */
+#define FORM_MAX_VALUE 4096     /* one decoded value; the body bound already caps it. */
+#define CMD_MAX_TEXT 512        /* the command text a user typed. */
+#define SLACK_ID_MAX 32         /* team/user/channel ids: T0123ABCD, U…, C… */
+#define SLACK_NAME_MAX 96       /* user/channel display names, for messages only. */
+#define REJECT_AUDIT_PER_SEC 20 /* audit lines a second for requests failing verification. */
+#define RESPONSE_URL_MAX 512    /* response_url length. */
 
 /* Kubernetes names and versions (DNS-1123 and image-tag rules). */
 #define K8S_NAME_MAX 253 /* deployment names (DNS-1123 subdomain). */

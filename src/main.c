@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -66,6 +67,7 @@ static void on_tick(void *arg, long long now)
     /* SIGCHLD does the reaping; this catches one the full self-pipe dropped. */
     jobs_reap(&a->jobs, now, route_job_done, a);
     jobs_enforce_deadlines(&a->jobs, now);
+    route_tick((long long)time(NULL));
     if (a->stopping && now >= a->stop_deadline_ms && a->jobs.running) {
         log_line("warn", "shutdown grace over: stopping running jobs", NULL);
         jobs_signal_all(&a->jobs, SIGKILL);

@@ -68,6 +68,43 @@ static void audit_refused(const struct who *w, const char *event, enum outcome o
     audit_write(&a);
 }
 
+/* Requests that fail verification cost their sender nothing, so their audit
+ * lines are rate-limited: at most REJECT_AUDIT_PER_SEC a second, then one
+ * line saying how many were left out. /metrics still counts every one. */
+static struct {
+    long long second;
+    unsigned long n, dropped;
+} unverified;
+
+void route_tick(long long now_s)
+{
+    if (now_s == unverified.second) return;
+    if (unverified.dropped) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%lu more requests failed verification (not logged one by one)",
+                 unverified.dropped);
+        struct audit a = {.event = "rejected",
+                          .result = "suppressed",
+                          .error = msg,
+                          .duration_ms = -1,
+                          .exit_status = -1};
+        audit_write(&a);
+    }
+    unverified.second = now_s;
+    unverified.n = unverified.dropped = 0;
+}
+
+static void audit_unverified(const struct who *w, enum outcome o, const char *why)
+{
+    route_tick((long long)time(NULL));
+    if (unverified.n++ < REJECT_AUDIT_PER_SEC) {
+        audit_refused(w, "rejected", o, NULL, NULL, why);
+    } else {
+        metrics.requests[o]++;
+        unverified.dropped++;
+    }
+}
+
 static void fmt_since(long long wall, char *out, size_t cap)
 {
     time_t t = (time_t)wall;
@@ -105,7 +142,7 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
                              : v == SLACK_BAD_SIG     ? OUT_BAD_SIGNATURE
                              : v == SLACK_REPLAY_FULL ? OUT_BUSY
                                                       : OUT_MALFORMED;
-            audit_refused(&w, "rejected", o, NULL, NULL, slack_verdict_str(v));
+            audit_unverified(&w, o, slack_verdict_str(v));
             char msg[96];
             snprintf(msg, sizeof msg, "%s\n", slack_verdict_str(v));
             reply_text(s, c, v == SLACK_REPLAY_FULL ? S_UNAVAILABLE : S_UNAUTHORIZED, msg);
@@ -121,8 +158,8 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
          * SLACK_VERIFICATION_TOKEN is set; warned about at startup. */
         if (form_parse(&f, body, len, &why) < 0 ||
             !slack_token_ok(a->cfg.verification_token, form_get(&f, "token"))) {
-            audit_refused(&w, "rejected", why ? OUT_MALFORMED : OUT_BAD_SIGNATURE, NULL, NULL,
-                          why ? why : "bad verification token");
+            audit_unverified(&w, why ? OUT_MALFORMED : OUT_BAD_SIGNATURE,
+                             why ? why : "bad verification token");
             reply_text(s, c, why ? S_BAD_REQUEST : S_UNAUTHORIZED,
                        why ? "malformed form\n" : "bad verification token\n");
             return;

@@ -247,3 +247,23 @@ def test_sigterm_with_jobs_running():
         ends = s2.server.audit(event="job_end")
         assert len(ends) == 1 and ends[0]["result"] == "killed"
         assert "shutdown" in ends[0]["error"]
+
+
+def test_unverified_flood_audit_is_rate_limited():
+    with Stack() as s2:
+        body = slash_body("myservice 1.4", response_url=s2.response_url())
+        bad = sign("not-the-secret-0123456789", body, str(int(time.time())))
+        with s2.server.connect() as c:
+            from lib import read_response
+            for _ in range(60):
+                c.sendall(b"POST /deploy HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n%s\r\n" % (
+                    len(body), "".join(f"{k}: {v}\r\n" for k, v in bad.items()).encode()) + body)
+                assert status_of(read_response(c)) == 401
+        # every one is counted, not every one is logged
+        text = s2.server.get("/metrics")[1].decode()
+        line = [l for l in text.splitlines() if 'outcome="bad_signature"' in l][0]
+        assert int(line.split()[-1]) == 60
+        sup = s2.server.wait_audit(event="rejected", result="suppressed", timeout=5)
+        logged = len(s2.server.audit(event="rejected", result="bad_signature"))
+        dropped = sum(int(s["error"].split()[0]) for s in sup)
+        assert logged + dropped == 60 and logged <= 40, (logged, dropped)
