@@ -7,6 +7,7 @@
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)
 #   make image      the FROM scratch image (docker, else buildah)
 #   make format     clang-format the C sources
+#   make valgrind   e2e subset with the server under memcheck (also in make test)
 
 BUILD      ?= build
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
@@ -54,7 +55,7 @@ BEARSSL_MUSL = $(BUILD)/bearssl-musl/libbearssl.a
 BEARSSL_HOST = $(BUILD)/bearssl-host/libbearssl.a
 
 .PHONY: all deps test unit fuzz-short fuzz e2e demo bench image format format-check \
-        manifests clean valgrind-build
+        manifests clean valgrind-build valgrind
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/deploy-api
@@ -121,6 +122,10 @@ $(BUILD)/glibc/deploy-api: $(GLIBC_OBJS) $(BEARSSL_HOST)
 	gcc -o $@ $(GLIBC_OBJS) $(BEARSSL_HOST)
 
 valgrind-build: $(BUILD)/glibc/deploy-api
+
+# The server-side e2e tests with the glibc build under valgrind memcheck.
+valgrind: $(BUILD)/deploy-api
+	@sh test/valgrind.sh
 
 unit: $(UNIT_BINS)
 	@sh test/run.sh unit $(UNIT_BINS)

@@ -9,7 +9,7 @@ set -eu
 
 want=${1:-test}
 build="make gcc musl-tools xz-utils ca-certificates apt"
-test="$build clang libclang-rt-14-dev python3 openssl clang-format file buildah"
+test="$build clang libclang-rt-14-dev python3 openssl clang-format file buildah valgrind binutils"
 bench="$test wrk nginx-light time"
 image="$test buildah"
 

@@ -24,6 +24,7 @@ struct app {
     int ready;                  /* configuration and trust anchors loaded */
     int stopping;               /* SIGTERM seen */
     long long stop_deadline_ms; /* when running jobs get killed */
+    long long exit_deadline_ms; /* how long exit waits for notice children */
 };
 
 /* The route for every request (src/route.c). */

@@ -99,7 +99,10 @@ void jobs_reap(struct jobs *j, long long now_ms, jobs_done_fn done, void *arg)
     /* Bounded: at most every child once per call, plus stray notices. */
     for (int n = 0; n < j->max + 64 && (pid = waitpid(-1, &st, WNOHANG)) > 0; n++) {
         struct job *job = by_pid(j, pid);
-        if (!job) continue;
+        if (!job) {
+            if (j->notices > 0) j->notices--; /* a notice child */
+            continue;
+        }
         /* The child has exited: whatever it wrote is in the pipe already
          * (a record is far below the pipe's capacity, so it never blocked). */
         char rec[JOB_RESULT_MAX + 1];

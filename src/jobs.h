@@ -37,6 +37,7 @@ struct job {
 struct jobs {
     struct job *v;
     int max, running;
+    int notices; /* notice children not yet reaped */
     long next_id;
 };
 

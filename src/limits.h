@@ -13,6 +13,7 @@
     5                             /* s an idle keep-alive connection is kept (KEEPALIVE_TIMEOUT). */
 #define WRITE_TIMEOUT 10          /* s a client may take to read its response. */
 #define SHUTDOWN_GRACE_DEFAULT 25 /* s SIGTERM waits for jobs (SHUTDOWN_GRACE). */
+#define SHUTDOWN_NOTICE_GRACE 5   /* s more for notices telling users their job was stopped. */
 
 /* Slack (src/slack, src/form). */
 #define SLACK_TS_MAX_DIGITS 15  /* digits in X-Slack-Request-Timestamp (Slack sends 10). */

@@ -85,6 +85,7 @@ static void on_signal(void *arg, int signo)
     if (a->stopping) return;
     a->stopping = 1;
     a->stop_deadline_ms = loop_clock_ms() + (long long)a->cfg.shutdown_grace * 1000;
+    a->exit_deadline_ms = a->stop_deadline_ms + SHUTDOWN_NOTICE_GRACE * 1000LL;
     char jobs[16];
     snprintf(jobs, sizeof jobs, "%d", a->jobs.running);
     log_line("info", signo == SIGTERM ? "SIGTERM: draining" : "SIGINT: draining", "jobs_running",
@@ -153,7 +154,11 @@ static int serve(void)
                  NULL);
     a->ready = 1;
 
-    while (!a->stopping || a->jobs.running > 0 || a->srv.nopen > 0) loop_once(&a->loop, -1);
+    /* As PID 1 our exit kills every process left in the namespace: wait
+     * (bounded) for the notices that tell users their job was stopped. */
+    while (!a->stopping || a->jobs.running > 0 || a->srv.nopen > 0 ||
+           (a->jobs.notices > 0 && loop_clock_ms() < a->exit_deadline_ms))
+        loop_once(&a->loop, -1);
     log_line("info", "deploy-api stopped", NULL);
     return 0;
 }

@@ -393,6 +393,7 @@ void route_job_done(void *arg, struct job *job, int wstatus, const char *rec, lo
                  job->spec.target);
         pid_t pid = fork();
         if (pid == 0) worker_notice(a, &job->spec, text);
+        if (pid > 0) a->jobs.notices++;
     }
 }
 

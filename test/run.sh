@@ -7,7 +7,7 @@
 #   test/run.sh e2e BINARY             the Python end-to-end suite
 #   test/run.sh format FILE...         clang-format check
 #   test/run.sh manifests              render k8s/ and check its security
-#   test/run.sh all "UNIT" "FUZZ" BINARY   all of the above
+#   test/run.sh all "UNIT" "FUZZ" BINARY   all of the above, then test/valgrind.sh
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -117,6 +117,8 @@ all)
 		manifests
 		echo "== e2e"
 		e2e "$binary"
+		echo "== valgrind (glibc build, e2e subset under memcheck)"
+		sh "$top/test/valgrind.sh" 2>&1 | sed 's/^\(PASS\|FAIL\|SKIP\) e2e:/\1 valgrind-e2e:/'
 	} 2>&1 | tee "$log"
 	;;
 *) echo "run.sh: unknown mode $mode" >&2; exit 2 ;;
