@@ -13,7 +13,7 @@ from lib import Stack, wait_until
 st = None
 NS = "default"
 NAMES = ["f500", "f500x", "f429", "f429p", "f409", "f409x", "ftrunc", "ftruncx", "fgarb",
-         "fgarbp", "fgarbx", "fapplied", "freset", "fresetx", "fwatch", "fpoll", "fmix", "frbgarb", "frbgarbx"]
+         "fgarbp", "fgarbx", "fapplied", "freset", "fresetx", "fwatch", "fpoll", "fmix", "frbgarb", "frbgarbx", "f500p"]
 
 
 def setup_module():
@@ -90,6 +90,17 @@ def test_500_on_get_every_time_fails_with_the_message():
     assert st.kube.requests_matching(method="PATCH", path="/f500x") == []
     assert st.kube.images(NS, "f500x")["f500x"] == image("f500x", "1.3")
     assert 2 <= len(gets("f500x")) <= 5, "bounded retries"
+
+
+def test_500_on_patch_not_retried():
+    """A PATCH answered 5xx may have been applied: it is not sent again, and
+    the user gets the API's message."""
+    f = st.kube.add_fault(method="PATCH", path="/deployments/f500p", code=500)
+    text, end = run("f500p 1.4")
+    assert f.hits == 1
+    assert len(st.kube.requests_matching(method="PATCH", path="/f500p")) == 1
+    failed(text, end, "HTTP 500")
+    assert st.kube.images(NS, "f500p")["f500p"] == image("f500p", "1.3")
 
 
 def test_429_retry_after_honoured_on_get():
