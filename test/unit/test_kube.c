@@ -38,6 +38,19 @@ static char *dep(char *buf, size_t cap, const char *image, long gen, long og, in
     return buf;
 }
 
+/* Drop dep()'s init container and sidecar: the template of RS_LIST's
+ * revisions 1 and 3, which hold only the web container. */
+static void only_web(char *d)
+{
+    static const char *const cut[] = {
+        "\"initContainers\":[{\"name\":\"init\",\"image\":\"busybox\"}],",
+        ",{\"name\":\"envoy\",\"image\":\"envoy:1.2\"}"};
+    for (size_t i = 0; i < 2; i++) {
+        char *p = strstr(d, cut[i]);
+        if (p) memmove(p, p + strlen(cut[i]), strlen(p + strlen(cut[i])) + 1);
+    }
+}
+
 static enum kube_rollout st(const char *js, char *msg, size_t cap)
 {
     return kube_rollout_state(js, strlen(js), NULL, msg, cap);
@@ -1138,6 +1151,7 @@ TEST(rollback_flow)
     fake_setup(&k);
     dep(d0, sizeof d0, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
     dep(d1, sizeof d1, "r/web:3", 2, 2, 1, 1, 1, 1, NULL);
+    only_web(d1); /* the PATCH answer carries revision 3's template */
     add("GET", "/deployments/web", 200, d0);
     add("GET", "/replicasets?labelSelector=app%3Dweb", 200, RS_LIST);
     add("PATCH", "/deployments/web", 200, d1);
