@@ -268,3 +268,36 @@ def test_unverified_flood_audit_is_rate_limited():
         logged = len(s2.server.audit(event="rejected", result="bad_signature"))
         dropped = sum(int(s["error"].split()[0]) for s in sup)
         assert logged + dropped == 60 and logged <= 40, (logged, dropped)
+
+
+def test_child_holds_no_server_sockets():
+    """A job child closes the listener and every client socket it inherited:
+    it holds stdio, its result pipe and its own API connection only."""
+    with Stack(env={"SHUTDOWN_GRACE": "1"}) as s2:
+        s2.kube.add_fault(kind="stall", count=None)
+        idle = [s2.server.connect() for _ in range(3)]  # client sockets the parent holds
+        code, _ = s2.deploy("myservice 1.4")
+        assert code == 200
+        s2.kube.wait_for_request(timeout=10)
+        kids = wait_until(s2.server.children, what="a job child")
+
+        def sockets(pid):
+            out = set()
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if link.startswith("socket:"):
+                    out.add(link)
+            return out
+
+        parent = sockets(s2.server.proc.pid)
+        assert len(parent) >= 4  # listener + the idle clients
+        for kid in kids:
+            fds = sorted(int(f) for f in os.listdir(f"/proc/{kid}/fd"))
+            assert not (sockets(kid) & parent), (fds, sockets(kid) & parent)
+            assert len(sockets(kid)) <= 1, fds  # at most its own API connection
+            assert max(fds) <= 4, fds
+        for c in idle:
+            c.close()
