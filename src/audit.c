@@ -1,11 +1,15 @@
 #include "audit.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "json.h"
+#include "limits.h"
 
 void audit_now(char *buf, unsigned long cap)
 {
@@ -17,17 +21,98 @@ void audit_now(char *buf, unsigned long cap)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
-/* One write(2) per line so a reader never sees half a record. */
+/* Lines stdout's reader has not taken yet. In serve mode stdout is
+ * non-blocking, so a reader that stops reading cannot stall the loop: lines
+ * wait here, and past AUDIT_QUEUE whole lines are dropped and counted. */
+static char queue[AUDIT_QUEUE];
+static size_t qlen;
+static unsigned long long dropped_now;
+unsigned long long audit_lines_dropped;
+
+static void put_line(const char *p, size_t n)
+{
+    if (qlen == 0) {
+        /* Nothing queued: write now; whatever is left (at most one line,
+         * far below AUDIT_QUEUE) is queued whole, so lines stay in order. */
+        while (n) {
+            ssize_t r = write(1, p, n);
+            if (r > 0) {
+                p += r;
+                n -= (size_t)r;
+            } else if (r < 0 && errno == EINTR) {
+                continue;
+            } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                break;
+            } else {
+                audit_lines_dropped++; /* stdout gone (EPIPE, EBADF): nothing to do */
+                return;
+            }
+        }
+        if (n == 0) return;
+    }
+    if (n > sizeof queue - qlen) {
+        dropped_now++;
+        audit_lines_dropped++;
+        return;
+    }
+    memcpy(queue + qlen, p, n);
+    qlen += n;
+}
+
+int audit_pending(void)
+{
+    return qlen > 0;
+}
+
+void audit_flush(void)
+{
+    size_t off = 0;
+    while (off < qlen) {
+        ssize_t r = write(1, queue + off, qlen - off);
+        if (r > 0) {
+            off += (size_t)r;
+        } else if (r < 0 && errno == EINTR) {
+            continue;
+        } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            qlen = off = 0; /* stdout gone */
+            break;
+        }
+    }
+    memmove(queue, queue + off, qlen - off);
+    qlen -= off;
+    if (qlen == 0 && dropped_now) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%llu log lines dropped: stdout was not being read", dropped_now);
+        dropped_now = 0;
+        log_line("warn", msg, NULL);
+    }
+}
+
+void audit_drain(int timeout_ms)
+{
+    long long end = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    end = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+    while (qlen) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        long long left = end - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        if (left <= 0) return;
+        struct pollfd p = {1, POLLOUT, 0};
+        if (poll(&p, 1, (int)left) < 0 && errno != EINTR) return;
+        if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) return;
+        audit_flush();
+    }
+}
+
+/* One line per write(2) where the reader keeps up, so it never sees half a record. */
 static void emit(struct jw *w)
 {
     if (jw_finish(w) < 0) return;
     w->buf[w->len] = '\n';
-    size_t n = w->len + 1, off = 0;
-    while (off < n) {
-        ssize_t r = write(1, w->buf + off, n - off);
-        if (r <= 0) return;
-        off += (size_t)r;
-    }
+    put_line(w->buf, w->len + 1);
 }
 
 static void kopt(struct jw *w, const char *k, const char *v)

@@ -23,6 +23,14 @@ void audit_write(const struct audit *a);
 /* Write a log line {"ts","level","msg"} plus optional key/value string pairs
  * (NULL-terminated list: key, value, key, value, ..., NULL). */
 void log_line(const char *level, const char *msg, ...);
+/* Lines dropped because stdout's reader fell AUDIT_QUEUE bytes behind. */
+extern unsigned long long audit_lines_dropped;
+/* 1 while lines wait for stdout to take them. */
+int audit_pending(void);
+/* Write queued lines as far as stdout takes them without blocking. */
+void audit_flush(void);
+/* Before exit: keep flushing for at most timeout_ms. */
+void audit_drain(int timeout_ms);
 /* RFC 3339 UTC time with milliseconds into buf (at least 32 bytes). */
 void audit_now(char *buf, unsigned long cap);
 

@@ -12,6 +12,7 @@
 #define KEEPALIVE_TIMEOUT_DEFAULT                                                                  \
     5                             /* s an idle keep-alive connection is kept (KEEPALIVE_TIMEOUT). */
 #define WRITE_TIMEOUT 10          /* s a client may take to read its response. */
+#define AUDIT_QUEUE 65536         /* log bytes held while stdout's reader lags (~150 lines). */
 #define SHUTDOWN_GRACE_DEFAULT 25 /* s SIGTERM waits for jobs (SHUTDOWN_GRACE). */
 #define SHUTDOWN_NOTICE_GRACE 5   /* s more for notices telling users their job was stopped. */
 

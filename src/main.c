@@ -1,4 +1,6 @@
 /* deploy-api: startup, wiring, and the command line. */
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -93,6 +95,17 @@ static void on_signal(void *arg, int signo)
     server_drain(&a->srv);
 }
 
+/* stdout is writable again: hand it the queued log lines. */
+static void on_stdout(void *arg, int fd, short revents)
+{
+    struct app *a = arg;
+    if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        loop_del(&a->loop, fd); /* the reader is gone; writes will fail and be counted */
+        return;
+    }
+    audit_flush();
+}
+
 static int serve(void)
 {
     struct app *a = &app;
@@ -128,6 +141,10 @@ static int serve(void)
     if (server_init(&a->srv, &a->cfg, &a->loop, route_request, a, err, sizeof err) < 0)
         return die(err);
     server_start(&a->srv);
+    /* Logs must not block the loop: stdout non-blocking, lines queued. */
+    int fl = fcntl(1, F_GETFL);
+    if (fl >= 0) fcntl(1, F_SETFL, fl | O_NONBLOCK);
+    loop_add(&a->loop, 1, 0, on_stdout, a);
     loop_every(&a->loop, 250, on_tick, a);
 
     char buf[4096];
@@ -157,9 +174,12 @@ static int serve(void)
     /* As PID 1 our exit kills every process left in the namespace: wait
      * (bounded) for the notices that tell users their job was stopped. */
     while (!a->stopping || a->jobs.running > 0 || a->srv.nopen > 0 ||
-           (a->jobs.notices > 0 && loop_clock_ms() < a->exit_deadline_ms))
+           (a->jobs.notices > 0 && loop_clock_ms() < a->exit_deadline_ms)) {
+        loop_set(&a->loop, 1, audit_pending() ? POLLOUT : 0);
         loop_once(&a->loop, -1);
+    }
     log_line("info", "deploy-api stopped", NULL);
+    audit_drain(1000);
     return 0;
 }
 

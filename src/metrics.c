@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "audit.h"
 #include "server.h"
 
 struct metrics metrics;
@@ -65,6 +66,11 @@ long metrics_render(char *buf, size_t cap, int jobs_running, int conns_open,
         "# TYPE deploy_api_replies_failed_total counter\n"
         "deploy_api_replies_failed_total %llu\n",
         metrics.replies_failed);
+    put(&o,
+        "# HELP deploy_api_log_lines_dropped_total Log lines dropped: stdout was not read.\n"
+        "# TYPE deploy_api_log_lines_dropped_total counter\n"
+        "deploy_api_log_lines_dropped_total %llu\n",
+        audit_lines_dropped);
     put(&o,
         "# HELP deploy_api_connections_open Client connections open now.\n"
         "# TYPE deploy_api_connections_open gauge\n"

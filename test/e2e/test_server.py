@@ -270,3 +270,30 @@ def test_http10_keepalive_when_asked():
         s.sendall(b"GET /readyz HTTP/1.0\r\n\r\n")
         r = read_response(s)
         assert status_of(r) == 200 and header_of(r, "Connection") == "close"
+
+
+def test_stdout_reader_that_stops_reading_does_not_stall_the_loop():
+    """Logs go to stdout; if whoever reads it stops, the pipe fills. The loop
+    must keep answering: lines queue (bounded), then are dropped and counted."""
+    s2 = Server(read_stdout=False)
+    try:
+        from lib import SECRET as _s  # noqa: F401
+        # ~400-byte audit lines: far more than the 64 KiB pipe plus the queue
+        for i in range(700):
+            code, _ = s2.post_slack(f"not_a_command_{i} x y",
+                                    response_url="https://hooks.slack.test/commands/T/1/x")
+            assert code == 200
+        t0 = time.monotonic()
+        assert s2.get("/healthz")[0] == 200
+        assert time.monotonic() - t0 < 2
+        text = s2.get("/metrics")[1].decode()
+        dropped = [l for l in text.splitlines() if l.startswith("deploy_api_log_lines_dropped_total")]
+        assert int(dropped[0].split()[1]) > 0, dropped
+        # the reader comes back: queued lines arrive whole, then a line counting the dropped ones
+        s2.reader.start()
+        wait_until(lambda: any("log lines dropped" in l for l in s2.logs()), timeout=10,
+                   what="the dropped-lines warning")
+        for line in s2.logs():
+            json.loads(line)  # every line whole
+    finally:
+        s2.stop()
