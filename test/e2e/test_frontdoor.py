@@ -295,7 +295,8 @@ def test_child_holds_no_server_sockets():
         parent = sockets(s2.server.proc.pid)
         assert len(parent) >= 4  # listener + the idle clients
         for kid in kids:
-            fds = sorted(int(f) for f in os.listdir(f"/proc/{kid}/fd"))
+            # (valgrind keeps its own descriptors at the top of the range)
+            fds = sorted(int(f) for f in os.listdir(f"/proc/{kid}/fd") if int(f) < 1024)
             assert not (sockets(kid) & parent), (fds, sockets(kid) & parent)
             assert len(sockets(kid)) <= 1, fds  # at most its own API connection
             assert max(fds) <= 4, fds

@@ -259,6 +259,7 @@ def test_sigterm_exits_zero():
     with s2.connect() as c:
         s2.signal()
         assert s2.wait(timeout=10) == 0
+    s2.reader.join(timeout=5)  # the last lines may still be in the pipe
     assert any("deploy-api stopped" in l for l in s2.logs())
 
 
