@@ -169,7 +169,12 @@ class Server:
         self.proc.send_signal(sig)
 
     def wait(self, timeout=30):
-        return self.proc.wait(timeout=timeout)
+        rc = self.proc.wait(timeout=timeout)
+        # Its last lines may still be in the pipe: let the reader take them
+        # (bounded: an orphaned job child may hold the pipe open).
+        if self.reader.is_alive():
+            self.reader.join(timeout=2)
+        return rc
 
     def stop(self):
         if self.proc.poll() is None:
