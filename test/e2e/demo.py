@@ -20,6 +20,8 @@ from lib import Stack  # noqa: E402
 
 
 def say(who, text):
+    # As Slack shows it: the message text escapes &, < and > (mentions stay <@U…>).
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     print(f"\n  {who}")
     for line in text.splitlines() or [""]:
         print(textwrap.indent(textwrap.fill(line, 96, replace_whitespace=False) if line else "", "    │ "))
