@@ -302,3 +302,27 @@ def test_child_holds_no_server_sockets():
             assert max(fds) <= 4, fds
         for c in idle:
             c.close()
+
+
+def test_legacy_verification_token_only_when_configured():
+    token = "legacy-token-0123456789"
+    with Stack(env={"SLACK_VERIFICATION_TOKEN": token}) as s2:
+        assert any("SLACK_VERIFICATION_TOKEN is set" in l for l in s2.server.logs())
+        assert all(token not in l for l in s2.server.logs())
+        url = s2.response_url()
+        # unsigned, right token: accepted (that is what the setting means)
+        code, body = s2.server.post_slack(None, body=slash_body("status myservice", token=token,
+                                                                response_url=url), headers={})
+        assert code == 200 and "Looking up" in ack(body)["text"]
+        # unsigned, wrong or missing token: refused
+        for t in ("legacy-token-0123456788", "", token + "x"):
+            code, _ = s2.server.post_slack(None, body=slash_body("status myservice", token=t,
+                                                                 response_url=url), headers={})
+            assert code == 401, t
+        # signature headers present: the signature decides, whatever the token
+        body = slash_body("status myservice", token=token, response_url=url)
+        code, _ = s2.server.post_slack(None, body=body,
+                                       headers=sign("wrong-secret-0123456789", body, str(int(time.time()))))
+        assert code == 401
+        s2.server.wait_audit(event="accepted", command="status")
+        assert len(s2.server.audit(event="accepted")) == 1
