@@ -41,7 +41,9 @@ struct httpc_resp {
  * (Host, Content-Length when body, Connection: close and User-Agent are
  * added). Returns 0 whenever a response was read, whatever its status; -1 on
  * transport errors, a body past max_body ("response too large") or cut short
- * ("truncated response"), with err filled. */
+ * ("truncated response"), with err filled. An answer that broke off after
+ * the request went out always says "reset", "truncated", "closed" or
+ * "malformed" in err: kube.c retries a GET on exactly those words. */
 int httpc_do(const struct httpc_opts *o, const char *method, const struct url *u,
              const char *const *headers, const char *body, size_t body_len, size_t max_body,
              struct httpc_resp *r, char *err, size_t errlen);

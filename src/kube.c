@@ -1126,6 +1126,7 @@ static void headers(const struct kjob *j, const char *ctype, const char *h[6])
  * (client-go retries GETs on connection reset and EOF). Refusals, timeouts
  * and certificate problems are not transient at a job's time scale. The
  * words are httpc's and tls's error texts. */
+/* httpc's words for an answer that broke off (its header promises them). */
 static int broken_answer(const char *e)
 {
     return strstr(e, "reset") || strstr(e, "truncated") || strstr(e, "closed") ||
