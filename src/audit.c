@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "limits.h"
+#include "loop.h"
 
 void audit_now(char *buf, unsigned long cap)
 {
@@ -92,13 +93,9 @@ void audit_flush(void)
 
 void audit_drain(int timeout_ms)
 {
-    long long end = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    end = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+    long long end = loop_clock_ms() + timeout_ms;
     while (qlen) {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        long long left = end - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        long long left = end - loop_clock_ms();
         if (left <= 0) return;
         struct pollfd p = {1, POLLOUT, 0};
         if (poll(&p, 1, (int)left) < 0 && errno != EINTR) return;

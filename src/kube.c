@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "loop.h"
 #include "str.h"
 
 #define JP_END ((const char *)NULL)
@@ -49,20 +50,13 @@ static void sleep_ms(long ms)
     }
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static kube_do_fn kube_do = httpc_do;
 static kube_open_fn kube_open = httpc_open;
 static kube_readl_fn kube_readl = httpc_read_line;
 static void (*kube_close)(struct httpc_stream *) = httpc_close;
 static void (*kube_free)(struct httpc_resp *) = httpc_resp_free;
 static void (*kube_sleep_ms)(long) = sleep_ms;
-static long long (*kube_now_ms)(void) = mono_ms;
+static long long (*kube_now_ms)(void) = loop_clock_ms;
 
 /* ---- small helpers ---- */
 

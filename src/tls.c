@@ -2,6 +2,7 @@
 #include "tls.h"
 
 #include "limits.h"
+#include "loop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -338,22 +339,15 @@ void tls_strerror(int code, const char *server_name, char *err, size_t errlen)
 
 /* ---- Engine driver ---- */
 
-long long tls_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 long long tls_deadline(int timeout_s)
 {
-    return tls_now_ms() + (long long)(timeout_s > 0 ? timeout_s : 1) * 1000;
+    return loop_clock_ms() + (long long)(timeout_s > 0 ? timeout_s : 1) * 1000;
 }
 
 int tls_wait_fd(int fd, short ev, long long deadline, int timeout_s, char *err, size_t errlen)
 {
     for (;;) {
-        long long left = deadline - tls_now_ms();
+        long long left = deadline - loop_clock_ms();
         if (left <= 0) {
             snprintf(err, errlen, "timed out after %d s", timeout_s);
             return -1;

@@ -56,8 +56,6 @@ void tls_close(struct tls_conn *c);
 void tls_strerror(int code, const char *server_name, char *err, size_t errlen);
 
 /* Deadlines for blocking I/O in children (httpc uses them too). */
-/* Monotonic milliseconds. */
-long long tls_now_ms(void);
 /* now + timeout_s seconds (at least 1 s). */
 long long tls_deadline(int timeout_s);
 /* Wait for ev on fd until deadline: 0 when ready (or in error: the next I/O
