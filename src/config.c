@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "slack.h"
 #include "str.h"
 
 static const char *env(const char *name)
@@ -51,17 +52,10 @@ static int env_str(const char *var, const char *def, char *dst, size_t cap, char
     return 0;
 }
 
-/* DNS-1123 label: namespaces. */
+/* A namespace name: the rule the command grammar checks (slack.h). */
 static int is_label(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > K8S_NS_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && !(c == '-' && i > 0 && i < n - 1)) return 0;
-    }
-    return 1;
+    return cmd_ns_ok(s, strlen(s));
 }
 
 /* Split a comma list into fixed slots; each entry checked by ok (may be NULL). */

@@ -14,6 +14,7 @@
 
 #include "json.h"
 #include "loop.h"
+#include "slack.h"
 #include "str.h"
 
 #define JP_END ((const char *)NULL)
@@ -118,61 +119,6 @@ static void clean_copy(char *out, size_t cap, const char *s)
     out[n] = 0;
 }
 
-static int is_lower_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-int kube_label_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > K8S_NS_MAX) return 0;
-    if (!is_lower_alnum(s[0]) || !is_lower_alnum(s[n - 1])) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!is_lower_alnum(s[i]) && s[i] != '-') return 0;
-    return 1;
-}
-
-int kube_name_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > K8S_NAME_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '.') {
-            /* each dot-separated part starts and ends alphanumeric */
-            if (i == 0 || i + 1 == n || !is_lower_alnum(s[i - 1]) || !is_lower_alnum(s[i + 1]))
-                return 0;
-        } else if (c == '-') {
-            if (i == 0 || i + 1 == n) return 0;
-        } else if (!is_lower_alnum(c)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int tag_ok(const char *v)
-{
-    size_t n = strlen(v);
-    if (n == 0 || n > VERSION_MAX) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = v[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '_' || (i > 0 && (c == '.' || c == '-'));
-        if (!ok) return 0;
-    }
-    return 1;
-}
-
-static int digest_ok(const char *v)
-{
-    if (strncmp(v, "sha256:", 7) != 0 || strlen(v) != 7 + 64) return 0;
-    for (const char *p = v + 7; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
-    return 1;
-}
-
 static int base_ok(const char *b, size_t n)
 {
     if (n == 0) return 0;
@@ -201,11 +147,11 @@ int kube_image_ref(char *out, size_t cap, const char *base, const char *name, co
         snprintf(err, errlen, "IMAGE_BASE is not a valid registry prefix");
         return -1;
     }
-    if (!kube_name_ok(name)) {
+    if (!name || !cmd_name_ok(name, strlen(name))) {
         snprintf(err, errlen, "invalid deployment name");
         return -1;
     }
-    if (!version || (!tag_ok(version) && !digest_ok(version))) {
+    if (!version || !cmd_version_ok(version, strlen(version))) {
         snprintf(err, errlen, "invalid version (a tag or sha256:<64 hex>)");
         return -1;
     }
@@ -1491,8 +1437,8 @@ static int follow_report(struct kjob *j, const struct follow *f, struct kube_res
 
 static int check_target(const char *ns, const char *name, struct kube_result *res)
 {
-    if (!kube_label_ok(ns)) return kfail(res, "invalid namespace");
-    if (!kube_name_ok(name)) return kfail(res, "invalid deployment name");
+    if (!cmd_ns_ok(ns, strlen(ns))) return kfail(res, "invalid namespace");
+    if (!cmd_name_ok(name, strlen(name))) return kfail(res, "invalid deployment name");
     return 0;
 }
 

@@ -129,8 +129,4 @@ enum kube_event kube_watch_event(const char *line, size_t len, size_t *obj_off, 
  * out. 0, or -1 when it does not fit. */
 int kube_api_path(char *out, size_t cap, const struct url *api, const char *ns, const char *rest);
 
-/* 1 when s is a DNS-1123 label (namespace) / subdomain (name). */
-int kube_label_ok(const char *s);
-int kube_name_ok(const char *s);
-
 #endif

@@ -283,7 +283,10 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     /* 7. The ack. */
     metrics.requests[OUT_ACCEPTED]++;
     char image[IMAGE_MAX] = "";
-    if (cmd.verb == CMD_DEPLOY) cmd_image(a->cfg.image_base, &cmd, image, sizeof image);
+    char ierr[128];
+    if (cmd.verb == CMD_DEPLOY)
+        kube_image_ref(image, sizeof image, a->cfg.image_base, cmd.name, cmd.version, ierr,
+                       sizeof ierr);
     struct audit au = {.event = "accepted",
                        .team_id = w.team_id,
                        .user_id = w.user_id,

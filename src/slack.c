@@ -469,24 +469,6 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
     return 0;
 }
 
-int cmd_image(const char *image_base, const struct command *c, char *out, size_t cap)
-{
-    if (!out || cap == 0) return -1;
-    out[0] = 0;
-    if (!image_base || !c->name[0] || !c->version[0]) return -1;
-    size_t bn = strlen(image_base);
-    while (bn && image_base[bn - 1] == '/') bn--;
-    if (bn == 0) return -1;
-    int digest = memcmp(c->version, "sha256:", 7) == 0;
-    int n = snprintf(out, cap, "%.*s/%s%c%s", (int)bn, image_base, c->name, digest ? '@' : ':',
-                     c->version);
-    if (n < 0 || (size_t)n >= cap) {
-        out[0] = 0;
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- replies ------------------------------------------------------------ */
 
 long slack_reply_json(char *buf, size_t cap, int in_channel, const char *text)

@@ -102,11 +102,6 @@ const char *cmd_verb_str(enum cmd_verb v);
 int cmd_parse(const char *text, const char *default_ns, struct command *c, char *err,
               size_t errlen);
 
-/* image_base + "/" + name + ":" + tag, or + "@sha256:..." for a digest, into
- * out (cap bytes, NUL-terminated). Trailing '/' on image_base is dropped.
- * -1 when it does not fit, image_base is empty, or c has no version. */
-int cmd_image(const char *image_base, const struct command *c, char *out, size_t cap);
-
 /* 1 when s[0..n) is a DNS-1123 label of at most K8S_NS_MAX (a namespace). */
 int cmd_ns_ok(const char *s, size_t n);
 /* 1 when s[0..n) is a DNS-1123 subdomain of at most K8S_NAME_MAX (a deployment). */

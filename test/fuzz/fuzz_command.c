@@ -1,9 +1,10 @@
-/* cmd_parse on arbitrary text, cmd_image on success; every result obeys the
+/* cmd_parse on arbitrary text, kube_image_ref on success; every result obeys the
  * grammar and every error is one short line of safe printable ASCII. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube.h"
 #include "slack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,7 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (c.verb == CMD_DEPLOY) {
         if (!cmd_version_ok(c.version, strlen(c.version))) abort();
-        if (cmd_image("123456789.dkr.ecr.us-east-1.amazonaws.com/", &c, img, sizeof img) != 0)
+        char ierr[128];
+        if (kube_image_ref(img, sizeof img, "123456789.dkr.ecr.us-east-1.amazonaws.com/", c.name,
+                           c.version, ierr, sizeof ierr) != 0)
             abort(); /* always fits: 44 + 1 + 253 + 1 + 128 < IMAGE_MAX */
         if (strchr(img, ' ')) abort();
     } else if (c.version[0]) {

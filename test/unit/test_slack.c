@@ -1,6 +1,7 @@
 /* slack: Slack's published signature vector, window edges, header variants,
  * the replay table (expiry, bound, reuse, checked against a model), the
  * legacy token, the command grammar, images and reply JSON. */
+#include "kube.h"
 #include "t.h"
 
 #include <bearssl.h>
@@ -705,33 +706,42 @@ TEST(name_checks)
     CHECK_EQ(cmd_version_ok("", 0), 0);
 }
 
+/* The image a deploy sets: kube_image_ref over what cmd_parse accepted
+ * (the ack's audit line and the PATCH use that one function). */
+static int image_of(const char *base, char *out, size_t cap)
+{
+    char err[128];
+    if (C.verb != CMD_DEPLOY) return -1;
+    return kube_image_ref(out, cap, base, C.name, C.version, err, sizeof err);
+}
+
 TEST(image)
 {
     char out[IMAGE_MAX];
     const char *base = "123456789.dkr.ecr.us-east-1.amazonaws.com";
     CHECK_EQ(cmd("myservice 1.4"), 0);
-    CHECK_EQ(cmd_image(base, &C, out, sizeof out), 0);
+    CHECK_EQ(image_of(base, out, sizeof out), 0);
     CHECK_STR(out, "123456789.dkr.ecr.us-east-1.amazonaws.com/myservice:1.4");
-    CHECK_EQ(cmd_image("reg.io/team/", &C, out, sizeof out), 0);
+    CHECK_EQ(image_of("reg.io/team/", out, sizeof out), 0);
     CHECK_STR(out, "reg.io/team/myservice:1.4");
-    CHECK_EQ(cmd_image("reg.io//", &C, out, sizeof out), 0);
+    CHECK_EQ(image_of("reg.io//", out, sizeof out), 0);
     CHECK_STR(out, "reg.io/myservice:1.4");
     CHECK_EQ(cmd("prod/api @sha256:" HEX64), 0);
-    CHECK_EQ(cmd_image("r", &C, out, sizeof out), 0);
+    CHECK_EQ(image_of("r", out, sizeof out), 0);
     CHECK_STR(out, "r/api@sha256:" HEX64);
     /* Exactly fits, one short. */
     CHECK_EQ(cmd("myservice 1.4"), 0);
     size_t need = strlen("r/myservice:1.4") + 1;
-    CHECK_EQ(cmd_image("r", &C, out, need), 0);
+    CHECK_EQ(image_of("r", out, need), 0);
     CHECK_STR(out, "r/myservice:1.4");
-    CHECK_EQ(cmd_image("r", &C, out, need - 1), -1);
+    CHECK_EQ(image_of("r", out, need - 1), -1);
     CHECK_STR(out, "");
-    CHECK_EQ(cmd_image("", &C, out, sizeof out), -1);
-    CHECK_EQ(cmd_image("/", &C, out, sizeof out), -1);
-    CHECK_EQ(cmd_image(NULL, &C, out, sizeof out), -1);
-    CHECK_EQ(cmd_image("r", &C, out, 0), -1);
+    CHECK_EQ(image_of("", out, sizeof out), -1);
+    CHECK_EQ(image_of("/", out, sizeof out), -1);
+    CHECK_EQ(image_of(NULL, out, sizeof out), -1);
+    CHECK_EQ(image_of("r", out, 0), -1);
     CHECK_EQ(cmd("status api"), 0);
-    CHECK_EQ(cmd_image("r", &C, out, sizeof out), -1); /* no version */
+    CHECK_EQ(image_of("r", out, sizeof out), -1); /* no version */
 }
 
 /* ---- replies ------------------------------------------------------------- */
