@@ -308,15 +308,3 @@ void server_drain(struct server *s)
         if (c->state == C_RECV && c->in_len == 0 && c->out_len == 0) conn_close(s, c);
     }
 }
-
-int server_busy(const struct server *s)
-{
-    return s->nopen;
-}
-
-void server_close_all_fds(struct server *s)
-{
-    if (s->listen_fd >= 0) close(s->listen_fd);
-    for (int i = 0; i < s->nconns; i++)
-        if (s->conns[i].state != C_FREE) close(s->conns[i].fd);
-}

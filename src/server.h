@@ -71,9 +71,5 @@ void server_reply(struct server *s, struct conn *c, enum status st, const char *
                   const char *extra_headers, const char *body, size_t len);
 /* Stop accepting and let connections finish their current response. */
 void server_drain(struct server *s);
-/* Connections still holding a response not yet sent. */
-int server_busy(const struct server *s);
-/* In a forked child: close the listener and every client socket. */
-void server_close_all_fds(struct server *s);
 
 #endif
