@@ -71,16 +71,16 @@ static const struct {
 };
 
 /* Find the end of the head: the byte after an empty line. Lines may end in
- * CRLF or a bare LF. Returns the head length or 0 when not found yet. */
-static size_t find_head_end(const char *buf, size_t len, size_t *scanned)
+ * CRLF or a bare LF. The search starts a few bytes before `from`, where the
+ * last search stopped. Returns the head length or 0 when not found yet. */
+static size_t find_head_end(const char *buf, size_t len, size_t from)
 {
-    size_t i = *scanned > 3 ? *scanned - 3 : 0;
+    size_t i = from > 3 ? from - 3 : 0;
     for (; i < len; i++) {
         if (buf[i] != '\n') continue;
         if (i + 1 < len && buf[i + 1] == '\n') return i + 2;
         if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n') return i + 3;
     }
-    *scanned = len;
     return 0;
 }
 
@@ -183,7 +183,7 @@ long http_parse(const char *buf, size_t len, size_t *scanned, struct http_reques
     }
     if (start > HTTP_MAX_HEAD) return -S_HEADER_TOO_LARGE;
     if (*scanned < start) *scanned = start;
-    size_t end = find_head_end(buf + start, len - start, &(size_t){*scanned - start});
+    size_t end = find_head_end(buf + start, len - start, *scanned - start);
     if (end == 0) {
         *scanned = len;
         return len >= HTTP_MAX_HEAD ? -S_HEADER_TOO_LARGE : 0;

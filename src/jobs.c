@@ -29,18 +29,22 @@ struct job *jobs_holder(struct jobs *j, const char *target)
 
 int jobs_isolate_fd(int fd)
 {
-    if (fd != 3) {
-        if (dup2(fd, 3) < 0) return -1;
-        close(fd);
+    int first = 3; /* the first descriptor to close */
+    if (fd >= 0) {
+        if (fd != 3) {
+            if (dup2(fd, 3) < 0) return -1;
+            close(fd);
+        }
+        fcntl(3, F_SETFD, FD_CLOEXEC);
+        first = 4;
     }
-    fcntl(3, F_SETFD, FD_CLOEXEC);
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, 4u, ~0u, 0u) == 0) return 3;
+    if (syscall(SYS_close_range, (unsigned)first, ~0u, 0u) == 0) return fd >= 0 ? 3 : 0;
 #endif
     long max = sysconf(_SC_OPEN_MAX);
     if (max < 0 || max > 65536) max = 65536;
-    for (int i = 4; i < max; i++) close(i);
-    return 3;
+    for (int i = first; i < max; i++) close(i);
+    return fd >= 0 ? 3 : 0;
 }
 
 struct job *jobs_spawn(struct jobs *j, const struct job_spec *spec, long long now_ms,

@@ -67,7 +67,8 @@ void jobs_enforce_deadlines(struct jobs *j, long long now_ms);
 void jobs_signal_all(struct jobs *j, int sig);
 
 /* In a child: move fd to 3 and close every descriptor above it (the
- * listener, client sockets, other jobs' pipes). Returns 3, or -1. */
+ * listener, client sockets, other jobs' pipes). Returns 3, or -1. With fd
+ * -1, close everything from 3 up and return 0. */
 int jobs_isolate_fd(int fd);
 
 #endif

@@ -131,7 +131,7 @@ void worker_child(void *arg, const struct job *job, int result_fd)
 void worker_notice(const struct app *a, const struct job_spec *sp, const char *text)
 {
     loop_child_reset((struct loop *)&a->loop);
-    jobs_isolate_fd(2);
+    jobs_isolate_fd(-1);
     /* Bounded even if every post times out. */
     alarm((unsigned)(IO_TIMEOUT * 2 * RESPONSE_URL_POSTS + 30));
     char err[256];
