@@ -194,24 +194,38 @@ class Server:
         self.stop()
 
 
+def _take(buf):
+    """Split one whole response (head + Content-Length body) off buf:
+    (response, rest), or (None, buf) when it is not all there. Interim
+    "100 Continue" responses are dropped."""
+    while True:
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end < 0:
+            return None, buf
+        head = buf[:head_end].decode("latin-1")
+        if head.startswith("HTTP/1.1 100"):
+            buf = buf[head_end + 4:]
+            continue
+        n = 0
+        for line in head.split("\r\n")[1:]:
+            k, _, v = line.partition(":")
+            if k.strip().lower() == "content-length":
+                n = int(v.strip())
+        end = head_end + 4 + n
+        if len(buf) < end:
+            return None, buf
+        return buf[:end], buf[end:]
+
+
 def read_response(s, timeout=5):
-    """Read one HTTP response (head + Content-Length body) or until close."""
+    """Read one HTTP response, or what arrived before the server closed or
+    timeout passed."""
     s.settimeout(timeout)
     buf = b""
     while True:
-        head_end = buf.find(b"\r\n\r\n")
-        if head_end >= 0:
-            head = buf[:head_end].decode("latin-1")
-            n = 0
-            for line in head.split("\r\n")[1:]:
-                k, _, v = line.partition(":")
-                if k.strip().lower() == "content-length":
-                    n = int(v.strip())
-            if head.startswith("HTTP/1.1 100"):
-                buf = buf[head_end + 4:]
-                continue
-            if len(buf) >= head_end + 4 + n:
-                return buf[:head_end + 4 + n]
+        resp, _ = _take(buf)
+        if resp is not None:
+            return resp
         try:
             chunk = s.recv(65536)
         except socket.timeout:
@@ -227,18 +241,10 @@ def read_responses(s, count, timeout=5):
     s.settimeout(timeout)
     buf = b""
     while len(out) < count:
-        head_end = buf.find(b"\r\n\r\n")
-        if head_end >= 0:
-            head = buf[:head_end].decode("latin-1")
-            n = 0
-            for line in head.split("\r\n")[1:]:
-                k, _, v = line.partition(":")
-                if k.strip().lower() == "content-length":
-                    n = int(v.strip())
-            if len(buf) >= head_end + 4 + n:
-                out.append(buf[:head_end + 4 + n])
-                buf = buf[head_end + 4 + n:]
-                continue
+        resp, buf = _take(buf)
+        if resp is not None:
+            out.append(resp)
+            continue
         chunk = s.recv(65536)
         if not chunk:
             break
