@@ -117,15 +117,22 @@ static void kopt(struct jw *w, const char *k, const char *v)
     if (v) jw_kstr(w, k, v);
 }
 
+/* Start a line: {"ts": now, key: val, ... (one byte kept for the newline). */
+static void line_begin(struct jw *w, char *buf, size_t cap, const char *key, const char *val)
+{
+    char ts[40];
+    audit_now(ts, sizeof ts);
+    jw_init(w, buf, cap - 1);
+    jw_obj_begin(w);
+    jw_kstr(w, "ts", ts);
+    jw_kstr(w, key, val);
+}
+
 void audit_write(const struct audit *a)
 {
-    char buf[4096], ts[40];
+    char buf[4096];
     struct jw w;
-    audit_now(ts, sizeof ts);
-    jw_init(&w, buf, sizeof buf - 1);
-    jw_obj_begin(&w);
-    jw_kstr(&w, "ts", ts);
-    jw_kstr(&w, "log", "audit");
+    line_begin(&w, buf, sizeof buf, "log", "audit");
     kopt(&w, "event", a->event);
     kopt(&w, "team_id", a->team_id);
     kopt(&w, "user_id", a->user_id);
@@ -147,13 +154,9 @@ void audit_write(const struct audit *a)
 
 void log_line(const char *level, const char *msg, ...)
 {
-    char buf[4096], ts[40];
+    char buf[4096];
     struct jw w;
-    audit_now(ts, sizeof ts);
-    jw_init(&w, buf, sizeof buf - 1);
-    jw_obj_begin(&w);
-    jw_kstr(&w, "ts", ts);
-    jw_kstr(&w, "level", level);
+    line_begin(&w, buf, sizeof buf, "level", level);
     jw_kstr(&w, "msg", msg);
     va_list ap;
     va_start(ap, msg);
