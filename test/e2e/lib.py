@@ -157,6 +157,13 @@ class Server:
         with self.cond:
             return list(self.lines)
 
+    def wait_log(self, text, timeout=10):
+        """Wait until a log line contains text (the reader thread may not
+        have read it yet when the server already answers); return it."""
+        def find():
+            return next((l for l in self.logs() if text in l), None)
+        return wait_until(find, timeout=timeout, what=f"log line with {text!r}")
+
     def children(self):
         """PIDs of the server's live child processes."""
         try:
