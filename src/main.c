@@ -13,6 +13,7 @@
 
 #include "app.h"
 #include "audit.h"
+#include "cli.h"
 #include "json.h"
 #include "policy.h"
 #include "slack.h"
@@ -28,18 +29,6 @@ static int die(const char *what)
 {
     fprintf(stderr, "deploy-api: %s\n", what);
     return 1;
-}
-
-static void usage(FILE *f)
-{
-    fputs("usage: deploy-api [serve]\n"
-          "       deploy-api deploy [NAMESPACE/]DEPLOYMENT VERSION\n"
-          "       deploy-api status [NAMESPACE/]DEPLOYMENT\n"
-          "       deploy-api history [NAMESPACE/]DEPLOYMENT\n"
-          "       deploy-api rollback [NAMESPACE/]DEPLOYMENT [REVISION]\n"
-          "       deploy-api version\n"
-          "Configuration comes from the environment; see the README.\n",
-          f);
 }
 
 /* Trust anchors the children will use, parsed once here. */
@@ -183,40 +172,52 @@ static int serve(void)
     return 0;
 }
 
-static int cli(int argc, char **argv)
+/* Who the change-cause names: --as, else $USER@hostname. */
+static void cli_actor(const struct cli *c, char *out, size_t cap)
+{
+    char host[256] = "";
+    const char *user = getenv("USER");
+    if (c->as[0]) {
+        str_copy(out, cap, c->as);
+        return;
+    }
+    if (gethostname(host, sizeof host - 1) < 0) host[0] = 0;
+    snprintf(out, cap, "%.40s@%.50s", user && *user ? user : "unknown",
+             host[0] ? host : "localhost");
+}
+
+static const int cli_cmd_verb[] = {
+    [CLI_DEPLOY] = CMD_DEPLOY,
+    [CLI_STATUS] = CMD_STATUS,
+    [CLI_HISTORY] = CMD_HISTORY,
+    [CLI_ROLLBACK] = CMD_ROLLBACK,
+};
+
+/* deploy, status, history, rollback: one job, run right here. */
+static int cli_run(const struct cli *c)
 {
     struct app *a = &app;
     char err[512];
-    const char *verb = argv[1];
-    char text[CMD_MAX_TEXT];
-    if (strcmp(verb, "deploy") == 0) {
-        if (argc != 4) return usage(stderr), 2;
-        snprintf(text, sizeof text, "%s %s", argv[2], argv[3]);
-    } else if (strcmp(verb, "rollback") == 0) {
-        if (argc != 3 && argc != 4) return usage(stderr), 2;
-        snprintf(text, sizeof text, "rollback %s %s", argv[2], argc == 4 ? argv[3] : "");
-    } else {
-        if (argc != 3) return usage(stderr), 2;
-        snprintf(text, sizeof text, "%s %s", verb, argv[2]);
-    }
+    if (c->verb == CLI_RESTART) return die("restart: not available in this build yet");
+    if (c->container[0]) return die("-c: not available in this build yet");
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
-    struct command cmd;
-    if (cmd_parse(text, a->cfg.default_ns, &cmd, err, sizeof err) < 0) return die(err);
-    if (cmd.verb == CMD_DEPLOY && !a->cfg.image_base[0])
+    if (c->verb == CLI_DEPLOY && !a->cfg.image_base[0])
         return die("IMAGE_BASE: required to deploy (alias ECR_BASE)");
-    if (!config_namespace_allowed(&a->cfg, cmd.ns)) {
-        snprintf(err, sizeof err, "namespace %s is not in DEPLOY_NAMESPACES", cmd.ns);
+    const char *ns = c->ns[0] ? c->ns : a->cfg.default_ns;
+    if (!config_namespace_allowed(&a->cfg, ns)) {
+        snprintf(err, sizeof err, "namespace %.63s is not in DEPLOY_NAMESPACES", ns);
         return die(err);
     }
     if (load_anchors(a, 0, err, sizeof err) < 0) return die(err);
     signal(SIGPIPE, SIG_IGN);
     struct job_spec sp;
     memset(&sp, 0, sizeof sp);
-    sp.verb = (int)cmd.verb;
-    str_copy(sp.ns, sizeof sp.ns, cmd.ns);
-    str_copy(sp.name, sizeof sp.name, cmd.name);
-    str_copy(sp.version, sizeof sp.version, cmd.version);
-    sp.revision = cmd.revision;
+    sp.verb = cli_cmd_verb[c->verb];
+    str_copy(sp.ns, sizeof sp.ns, ns);
+    str_copy(sp.name, sizeof sp.name, c->name);
+    str_copy(sp.version, sizeof sp.version, c->version);
+    sp.revision = c->revision;
+    cli_actor(c, sp.user_name, sizeof sp.user_name);
     static struct kube_result res;
     int rc = worker_run_command(a, &sp, &res);
     printf("%s\n", res.text);
@@ -229,24 +230,27 @@ static int cli(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    struct cli c;
+    char err[300];
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc < 2 || strcmp(argv[1], "serve") == 0) {
-        if (argc > 2) return usage(stderr), 2;
-        return serve();
+    if (cli_parse(argc, argv, &c, err, sizeof err) < 0) {
+        fprintf(stderr, "deploy-api: %s\n", err);
+        return 2;
     }
-    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+    if (c.help) {
+        fputs(cli_help(c.verb), stdout);
+        return 0;
+    }
+    switch (c.verb) {
+    case CLI_SERVE:
+        return serve();
+    case CLI_VERSION:
         printf("deploy-api %s\n", DEPLOY_API_VERSION);
         return 0;
+    case CLI_HELP: /* cli_parse sets help for it */
+    case CLI_CHECK:
+        return die("check: not available in this build yet");
+    default:
+        return cli_run(&c);
     }
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "deploy") == 0 || strcmp(argv[1], "status") == 0 ||
-        strcmp(argv[1], "history") == 0 || strcmp(argv[1], "rollback") == 0)
-        return cli(argc, argv);
-    fprintf(stderr, "deploy-api: unknown command \"%s\"\n", argv[1]);
-    usage(stderr);
-    return 2;
 }
