@@ -2,7 +2,6 @@
  * one table of options, one pass over argv. */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,16 +126,6 @@ static const char *shown(const char *s, char *out, size_t cap)
     return out;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* A positive decimal number <= max (no sign, no leading zero); -1 if not. */
 static long number(const char *s, long max)
 {
@@ -152,14 +141,14 @@ static int target(struct cli *c, const char *t, const char *verb, char *err, siz
     const char *slash = strchr(t, '/');
     const char *name = slash ? slash + 1 : t;
     if ((slash && !cmd_ns_ok(t, (size_t)(slash - t))) || !cmd_name_ok(name, strlen(name)))
-        return fail(err, errlen,
-                    "%s: \"%s\" is not a target: want [NAMESPACE/]DEPLOYMENT (DNS-1123 names)",
-                    verb, shown(t, q, sizeof q));
+        return str_fail(err, errlen,
+                        "%s: \"%s\" is not a target: want [NAMESPACE/]DEPLOYMENT (DNS-1123 names)",
+                        verb, shown(t, q, sizeof q));
     if (slash) {
         size_t n = (size_t)(slash - t);
         if (c->ns[0] && (strlen(c->ns) != n || memcmp(c->ns, t, n) != 0))
-            return fail(err, errlen, "%s: namespace given twice (-n %s and %s)", verb, c->ns,
-                        shown(t, q, sizeof q));
+            return str_fail(err, errlen, "%s: namespace given twice (-n %s and %s)", verb, c->ns,
+                            shown(t, q, sizeof q));
         memcpy(c->ns, t, n);
         c->ns[n] = 0;
     }
@@ -178,34 +167,36 @@ static int set_opt(struct cli *c, int i, const char *v, char *err, size_t errlen
     switch (1 << i) {
     case O_CONTAINER:
         if (!cmd_ns_ok(v, n))
-            return fail(err, errlen, "-c: \"%s\" is not a container name (DNS-1123 label)",
-                        shown(v, q, sizeof q));
+            return str_fail(err, errlen, "-c: \"%s\" is not a container name (DNS-1123 label)",
+                            shown(v, q, sizeof q));
         return str_copy(c->container, sizeof c->container, v);
     case O_NAMESPACE:
         if (!cmd_ns_ok(v, n))
-            return fail(err, errlen, "-n: \"%s\" is not a namespace name (DNS-1123 label)",
-                        shown(v, q, sizeof q));
+            return str_fail(err, errlen, "-n: \"%s\" is not a namespace name (DNS-1123 label)",
+                            shown(v, q, sizeof q));
         return str_copy(c->ns, sizeof c->ns, v);
     case O_CONTEXT:
         if (!n || !printable || str_copy(c->context, sizeof c->context, v) < 0)
-            return fail(err, errlen, "--context: want a context name of 1 to %d printable bytes",
-                        CLI_CONTEXT_MAX);
+            return str_fail(err, errlen,
+                            "--context: want a context name of 1 to %d printable bytes",
+                            CLI_CONTEXT_MAX);
         return 0;
     case O_KUBECONFIG:
         if (!n || str_copy(c->kubeconfig, sizeof c->kubeconfig, v) < 0)
-            return fail(err, errlen, "--kubeconfig: want a file name of 1 to %d bytes",
-                        CLI_PATH_MAX - 1);
+            return str_fail(err, errlen, "--kubeconfig: want a file name of 1 to %d bytes",
+                            CLI_PATH_MAX - 1);
         return 0;
     case O_AS:
         if (!n || !printable || str_copy(c->as, sizeof c->as, v) < 0)
-            return fail(err, errlen, "--as: want a name of 1 to %d printable bytes", CLI_AS_MAX);
+            return str_fail(err, errlen, "--as: want a name of 1 to %d printable bytes",
+                            CLI_AS_MAX);
         return 0;
     default: /* O_OUTPUT */
         if (strcmp(v, "json") != 0)
-            return fail(err, errlen,
-                        "-o: \"%s\" is not an output format (only json; plain "
-                        "text is the default)",
-                        shown(v, q, sizeof q));
+            return str_fail(err, errlen,
+                            "-o: \"%s\" is not an output format (only json; plain "
+                            "text is the default)",
+                            shown(v, q, sizeof q));
         c->json = 1;
         return 0;
     }
@@ -232,12 +223,14 @@ static int option(struct cli *c, int argc, char *const argv[], int *i, unsigned 
             if (opts[j].shortname && opts[j].shortname == a[1]) k = j;
         if (a[2]) val = a + 2;
     }
-    if (k < 0) return fail(err, errlen, "unknown option %s", shown(a, q, sizeof q));
+    if (k < 0) return str_fail(err, errlen, "unknown option %s", shown(a, q, sizeof q));
     if (!val) {
-        if (*i + 1 >= argc) return fail(err, errlen, "option --%s needs a value", opts[k].longname);
+        if (*i + 1 >= argc)
+            return str_fail(err, errlen, "option --%s needs a value", opts[k].longname);
         val = argv[++*i];
     }
-    if (*seen & (1u << k)) return fail(err, errlen, "option --%s given twice", opts[k].longname);
+    if (*seen & (1u << k))
+        return str_fail(err, errlen, "option --%s given twice", opts[k].longname);
     *seen |= 1u << k;
     if (set_opt(c, k, val, err, errlen) < 0) return -1;
     return 1 << k;
@@ -256,33 +249,34 @@ static int operands(struct cli *c, const struct verb *vb, const char *const pos[
 {
     char q[48];
     if (npos < vb->min)
-        return fail(err, errlen, "%s: missing %s (see deploy-api %s --help)", vb->name,
-                    npos == 0 && vb->min > 0 ? "the target" : "the version", vb->name);
+        return str_fail(err, errlen, "%s: missing %s (see deploy-api %s --help)", vb->name,
+                        npos == 0 && vb->min > 0 ? "the target" : "the version", vb->name);
     if (npos > vb->max)
-        return fail(err, errlen, "%s: unexpected argument \"%s\" (see deploy-api %s --help)",
-                    vb->name, shown(pos[vb->max], q, sizeof q), vb->name);
+        return str_fail(err, errlen, "%s: unexpected argument \"%s\" (see deploy-api %s --help)",
+                        vb->name, shown(pos[vb->max], q, sizeof q), vb->name);
     if (vb->verb == CLI_HELP) {
         const struct verb *on = npos ? find_verb(pos[0]) : vb;
         if (!on)
-            return fail(err, errlen, "help: unknown command \"%s\"", shown(pos[0], q, sizeof q));
+            return str_fail(err, errlen, "help: unknown command \"%s\"",
+                            shown(pos[0], q, sizeof q));
         c->verb = on->verb;
         c->help = 1;
         return 0;
     }
     if (npos > 0 && target(c, pos[0], vb->name, err, errlen) < 0) return -1;
     if (vb->verb == CLI_DEPLOY && !cmd_version_ok(pos[1], strlen(pos[1])))
-        return fail(err, errlen,
-                    "deploy: \"%s\" is not a version: want a tag or sha256:<64 hex> (never an "
-                    "image reference)",
-                    shown(pos[1], q, sizeof q));
+        return str_fail(err, errlen,
+                        "deploy: \"%s\" is not a version: want a tag or sha256:<64 hex> (never an "
+                        "image reference)",
+                        shown(pos[1], q, sizeof q));
     if (vb->verb == CLI_DEPLOY) str_copy(c->version, sizeof c->version, pos[1]);
     if (vb->verb == CLI_ROLLBACK && npos == 2 && (c->revision = number(pos[1], 2147483647L)) < 0)
-        return fail(err, errlen, "rollback: \"%s\" is not a revision number",
-                    shown(pos[1], q, sizeof q));
+        return str_fail(err, errlen, "rollback: \"%s\" is not a revision number",
+                        shown(pos[1], q, sizeof q));
     if (vb->verb == CLI_HISTORY && npos == 2 &&
         (c->count = (int)number(pos[1], CLI_HISTORY_MAX)) < 0)
-        return fail(err, errlen, "history: \"%s\" is not a count from 1 to %d",
-                    shown(pos[1], q, sizeof q), CLI_HISTORY_MAX);
+        return str_fail(err, errlen, "history: \"%s\" is not a count from 1 to %d",
+                        shown(pos[1], q, sizeof q), CLI_HISTORY_MAX);
     return 0;
 }
 
@@ -309,14 +303,14 @@ int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t err
             if (r == 0) help = 1;
         } else {
             if (npos > CLI_MAX_OPERANDS)
-                return fail(err, errlen, "unexpected argument \"%s\"", shown(a, q, sizeof q));
+                return str_fail(err, errlen, "unexpected argument \"%s\"", shown(a, q, sizeof q));
             pos[npos++] = argv[i];
         }
     }
     const struct verb *vb = npos ? find_verb(pos[0]) : verb_of(help ? CLI_HELP : CLI_SERVE);
     if (!vb)
-        return fail(err, errlen, "unknown command \"%s\" (see deploy-api --help)",
-                    shown(pos[0], q, sizeof q));
+        return str_fail(err, errlen, "unknown command \"%s\" (see deploy-api --help)",
+                        shown(pos[0], q, sizeof q));
     c->verb = vb->verb;
     if (help) {
         c->help = 1;
@@ -324,7 +318,8 @@ int cli_parse(int argc, char *const argv[], struct cli *c, char *err, size_t err
     }
     for (int k = 0; k < O_NOPTS; k++)
         if ((seen & (1u << k)) && !(vb->opts & (1u << k)))
-            return fail(err, errlen, "%s: option --%s does not apply (see deploy-api %s --help)",
-                        vb->name, opts[k].longname, vb->name);
+            return str_fail(err, errlen,
+                            "%s: option --%s does not apply (see deploy-api %s --help)", vb->name,
+                            opts[k].longname, vb->name);
     return operands(c, vb, pos + (npos ? 1 : 0), npos ? npos - 1 : 0, err, errlen);
 }
