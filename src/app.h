@@ -10,6 +10,7 @@
 #include "tls.h"
 
 struct replay;
+struct kubeconfig;
 struct policy;
 
 struct app {
@@ -20,6 +21,8 @@ struct app {
     struct replay *replay;
     struct policy *policy;      /* NULL when DEPLOY_POLICY_FILE is unset */
     struct tls_anchors kube_ca; /* empty for an http:// KUBE_API_URL */
+    struct kubeconfig *kc;      /* the API server and credentials when a kubeconfig gives them
+                                   (KUBE_API_URL unset); NULL otherwise */
     struct tls_anchors slack_ca;
     int ready;                  /* configuration and trust anchors loaded */
     int stopping;               /* SIGTERM seen */

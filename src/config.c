@@ -257,15 +257,15 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
         unsigned long port = 443;
         if (p && (slice_to_ulong((struct slice){p, strlen(p)}, 65535, &port) < 0 || port == 0))
             return fail(err, errlen, "KUBERNETES_SERVICE_PORT", "must be a port number");
-        if (!h)
-            return fail(err, errlen, "KUBE_API_URL",
-                        "unset and KUBERNETES_SERVICE_HOST is not set either (not in a cluster?)");
-        int n = snprintf(c->kube_api_url, sizeof c->kube_api_url,
-                         strchr(h, ':') ? "https://[%s]:%lu" : "https://%s:%lu", h, port);
+        /* Neither: the kubeconfig decides (main.c), or says how to configure. */
+        int n = !h ? 0
+                   : snprintf(c->kube_api_url, sizeof c->kube_api_url,
+                              strchr(h, ':') ? "https://[%s]:%lu" : "https://%s:%lu", h, port);
         if (n < 0 || (size_t)n >= sizeof c->kube_api_url)
             return fail(err, errlen, "KUBERNETES_SERVICE_HOST", "too long");
     }
-    if (strncmp(c->kube_api_url, "https://", 8) != 0 && strncmp(c->kube_api_url, "http://", 7) != 0)
+    if (c->kube_api_url[0] && strncmp(c->kube_api_url, "https://", 8) != 0 &&
+        strncmp(c->kube_api_url, "http://", 7) != 0)
         return fail(err, errlen, "KUBE_API_URL",
                     "must start with https:// (or http:// for kubectl proxy)");
     if (env_str("KUBE_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token",

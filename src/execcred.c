@@ -128,6 +128,11 @@ int execcred_parse(const char *json, size_t len, const char *api_version, long l
                  "the other");
         goto out;
     }
+    if (c->token && !kubeconfig_token_ok(c->token)) {
+        str_fail(err, errlen,
+                 "exec plugin answer: the token has bytes an HTTP header cannot carry");
+        goto out;
+    }
     if (!c->token && !c->cert_pem) {
         str_fail(err, errlen, "exec plugin answer has neither a token nor a client certificate");
         goto out;

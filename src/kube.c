@@ -982,7 +982,11 @@ static int read_token(struct kjob *j, char *err, size_t errlen)
     int fd;
     j->auth[0] = 0;
     if (!k->token_file || !*k->token_file) {
-        if (!k->api.https) return 0;
+        if (k->token) {
+            snprintf(j->auth, sizeof j->auth, "Authorization: Bearer %s", k->token);
+            return 0;
+        }
+        if (!k->api.https || k->client_cert) return 0; /* a proxy, or certificate auth */
         snprintf(err, errlen, "no token file configured");
         return -1;
     }
@@ -1040,6 +1044,7 @@ static void kjob_init(struct kjob *j, const struct kube_cfg *k, struct kube_resu
     j->o.proxy = k->proxy;
     j->o.no_proxy = k->no_proxy;
     j->o.timeout_s = k->timeout_s > 0 ? k->timeout_s : IO_TIMEOUT;
+    j->o.client_cert = k->client_cert;
     j->t0 = kube_now_ms();
 }
 
@@ -1125,6 +1130,20 @@ static int kreq(struct kjob *j, const char *method, const char *path, const char
         }
         return 0;
     }
+}
+
+int kube_raw(const struct kube_cfg *k, const char *method, const char *path, const char *body,
+             struct httpc_resp *r, char *err, size_t errlen)
+{
+    static struct kube_result res;
+    struct kjob j;
+    char full[2048];
+    kjob_init(&j, k, &res);
+    if (read_token(&j, err, errlen) < 0) return -1;
+    int n = snprintf(full, sizeof full, "%s%s", strcmp(k->api.path, "/") ? k->api.path : "", path);
+    if (n < 0 || (size_t)n >= sizeof full) return str_fail(err, errlen, "request path too long");
+    return kreq(&j, method, full, body ? "Content-Type: application/json" : NULL, body,
+                body ? strlen(body) : 0, r, err, errlen);
 }
 
 static int is2xx(int s)

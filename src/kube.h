@@ -14,6 +14,9 @@ struct kube_cfg {
     struct url api;         /* KUBE_API_URL parsed (http:// allowed for kubectl proxy) */
     char server_name[256];  /* name checked in the API server certificate */
     const char *token_file; /* read at the start of every operation; may be absent for http:// */
+    const char *token;      /* a bearer token held in memory (kubeconfig, exec plugin; checked
+                               there by kubeconfig_token_ok), used when token_file is NULL */
+    const struct tls_client_cert *client_cert; /* TLS client authentication, or NULL */
     const struct tls_anchors *ca;
     const char *proxy, *no_proxy;
     int timeout_s;          /* per I/O operation (IO_TIMEOUT) */
@@ -46,6 +49,12 @@ int kube_history(const struct kube_cfg *k, const char *ns, const char *name,
 /* revision 0 rolls back to the previous revision, like kubectl rollout undo. */
 int kube_rollback(const struct kube_cfg *k, const char *ns, const char *name, long revision,
                   const struct kube_actor *who, struct kube_result *res);
+
+/* One request to path (after the server URL's own path) with the job's
+ * credentials, kubectl's retries; body is JSON or NULL. 0 with r filled
+ * (any status; httpc_resp_free it), -1 with err. For `deploy-api check`. */
+int kube_raw(const struct kube_cfg *k, const char *method, const char *path, const char *body,
+             struct httpc_resp *r, char *err, size_t errlen);
 
 /* ---- pure pieces (tests and fuzzers call these directly) ---- */
 

@@ -88,6 +88,15 @@ bad:
     return NULL;
 }
 
+int kubeconfig_token_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > KUBE_TOKEN_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] < 0x21 || t[i] > 0x7e) return 0;
+    return 1;
+}
+
 /* ---- Reading fields ---- */
 
 struct src {
@@ -310,6 +319,8 @@ static int read_user(const struct yaml_node *u, const struct src *s, struct kube
     if (field(u, "token", tok, sizeof tok, s, err, errlen) < 0 ||
         field(u, "tokenFile", tf, sizeof tf, s, err, errlen) < 0)
         return -1;
+    if (tok[0] && !kubeconfig_token_ok(tok))
+        return str_fail(err, errlen, "%s: token has bytes an HTTP header cannot carry", s->path);
     if (tok[0] && !(k->token = strdup(tok))) return str_fail(err, errlen, "out of memory");
     memset(tok, 0, sizeof tok);
     /* kubectl: a token wins over tokenFile. */

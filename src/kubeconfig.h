@@ -75,6 +75,9 @@ int kubeconfig_from_docs(const char *const *docs, const size_t *lens, const char
                          int n, const char *context, struct kubeconfig *k, char *err,
                          size_t errlen);
 
+/* 1 when t can be a bearer token: 1 to KUBE_TOKEN_MAX visible ASCII bytes. */
+int kubeconfig_token_ok(const char *t);
+
 /* Free everything k owns (secrets wiped first); k is zeroed. */
 void kubeconfig_free(struct kubeconfig *k);
 

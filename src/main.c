@@ -13,8 +13,11 @@
 
 #include "app.h"
 #include "audit.h"
+#include "check.h"
 #include "cli.h"
 #include "json.h"
+#include "kubeconfig.h"
+#include "kubesrc.h"
 #include "policy.h"
 #include "slack.h"
 #include "worker.h"
@@ -29,26 +32,6 @@ static int die(const char *what)
 {
     fprintf(stderr, "deploy-api: %s\n", what);
     return 1;
-}
-
-/* Trust anchors the children will use, parsed once here. */
-static int load_anchors(struct app *a, int need_slack, char *err, size_t errlen)
-{
-    if (strncmp(a->cfg.kube_api_url, "https://", 8) == 0) {
-        char e[256];
-        if (tls_anchors_load(&a->kube_ca, a->cfg.kube_ca_file, e, sizeof e) < 0) {
-            snprintf(err, errlen, "KUBE_CA_FILE: %s", e);
-            return -1;
-        }
-    }
-    if (need_slack) {
-        char e[256];
-        if (tls_anchors_load(&a->slack_ca, a->cfg.slack_ca_file, e, sizeof e) < 0) {
-            snprintf(err, errlen, "SLACK_CA_FILE: %s", e);
-            return -1;
-        }
-    }
-    return 0;
 }
 
 static void on_tick(void *arg, long long now)
@@ -95,11 +78,12 @@ static void on_stdout(void *arg, int fd, short revents)
     audit_flush();
 }
 
-static int serve(void)
+static int serve(const struct cli *c)
 {
     struct app *a = &app;
     char err[512];
     if (config_load(&a->cfg, CONFIG_SERVE, err, sizeof err) < 0) return die(err);
+    if (kubesrc_resolve(a, c->kubeconfig, c->context, err, sizeof err) < 0) return die(err);
     if (a->cfg.policy_file[0]) {
         a->policy = malloc(sizeof *a->policy);
         if (!a->policy) return die("out of memory");
@@ -109,7 +93,7 @@ static int serve(void)
             return die(err);
         }
     }
-    if (load_anchors(a, 1, err, sizeof err) < 0) return die(err);
+    if (kubesrc_anchors(a, 1, err, sizeof err) < 0) return die(err);
     /* An anonymous mapping is already an empty table (all zero, as
      * replay_init leaves it), and its pages stay untouched until used. */
     a->replay =
@@ -203,12 +187,14 @@ static int cli_run(const struct cli *c)
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
     if (c->verb == CLI_DEPLOY && !a->cfg.image_base[0])
         return die("IMAGE_BASE: required to deploy (alias ECR_BASE)");
-    const char *ns = c->ns[0] ? c->ns : a->cfg.default_ns;
+    if (kubesrc_resolve(a, c->kubeconfig, c->context, err, sizeof err) < 0) return die(err);
+    /* -n, else the kubeconfig context's namespace, else DEPLOY_NAMESPACE */
+    const char *ns = c->ns[0] ? c->ns : a->kc && a->kc->ns[0] ? a->kc->ns : a->cfg.default_ns;
     if (!config_namespace_allowed(&a->cfg, ns)) {
         snprintf(err, sizeof err, "namespace %.63s is not in DEPLOY_NAMESPACES", ns);
         return die(err);
     }
-    if (load_anchors(a, 0, err, sizeof err) < 0) return die(err);
+    if (kubesrc_anchors(a, 0, err, sizeof err) < 0) return die(err);
     signal(SIGPIPE, SIG_IGN);
     struct job_spec sp;
     memset(&sp, 0, sizeof sp);
@@ -243,13 +229,12 @@ int main(int argc, char **argv)
     }
     switch (c.verb) {
     case CLI_SERVE:
-        return serve();
+        return serve(&c);
     case CLI_VERSION:
         printf("deploy-api %s\n", DEPLOY_API_VERSION);
         return 0;
-    case CLI_HELP: /* cli_parse sets help for it */
     case CLI_CHECK:
-        return die("check: not available in this build yet");
+        return check_run(&app, &c);
     default:
         return cli_run(&c);
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "kubesrc.h"
 #include "respond.h"
 #include "slack.h"
 
@@ -41,6 +42,10 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
     memset(res, 0, sizeof *res);
     if (worker_kube_cfg(a, &k, res->error, sizeof res->error) < 0) {
         snprintf(res->text, sizeof res->text, "KUBE_API_URL is not usable: %s", res->error);
+        return -1;
+    }
+    if (kubesrc_job_creds(a, &k, res->error, sizeof res->error) < 0) {
+        snprintf(res->text, sizeof res->text, "%s", res->error);
         return -1;
     }
     struct kube_actor who = {
@@ -77,6 +82,15 @@ static void rec_put(char *rec, size_t cap, const char *key, const char *val)
     rec[len] = 0;
 }
 
+void worker_slack_opts(const struct app *a, struct httpc_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->anchors = &a->slack_ca;
+    o->proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL;
+    o->no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL;
+    o->timeout_s = IO_TIMEOUT;
+}
+
 static int post(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
                 char *err, size_t errlen)
 {
@@ -86,8 +100,8 @@ static int post(const struct app *a, const struct job_spec *sp, int in_channel, 
         snprintf(err, errlen, "message too large");
         return -1;
     }
-    struct httpc_opts o = {&a->slack_ca, NULL, a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL,
-                           a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL, IO_TIMEOUT};
+    struct httpc_opts o;
+    worker_slack_opts(a, &o);
     return respond_post(&o, sp->response_url, a->cfg.response_url_hosts, json, (size_t)n,
                         RESPONSE_URL_POSTS, err, errlen);
 }
