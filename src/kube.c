@@ -14,7 +14,7 @@
 
 #include "json.h"
 #include "loop.h"
-#include "slack.h"
+#include "k8sname.h"
 #include "str.h"
 
 #define JP_END ((const char *)NULL)
@@ -147,11 +147,11 @@ int kube_image_ref(char *out, size_t cap, const char *base, const char *name, co
         snprintf(err, errlen, "IMAGE_BASE is not a valid registry prefix");
         return -1;
     }
-    if (!name || !cmd_name_ok(name, strlen(name))) {
+    if (!name || !k8sname_name_ok(name, strlen(name))) {
         snprintf(err, errlen, "invalid deployment name");
         return -1;
     }
-    if (!version || !cmd_version_ok(version, strlen(version))) {
+    if (!version || !k8sname_version_ok(version, strlen(version))) {
         snprintf(err, errlen, "invalid version (a tag or sha256:<64 hex>)");
         return -1;
     }
@@ -1437,8 +1437,8 @@ static int follow_report(struct kjob *j, const struct follow *f, struct kube_res
 
 static int check_target(const char *ns, const char *name, struct kube_result *res)
 {
-    if (!cmd_ns_ok(ns, strlen(ns))) return kfail(res, "invalid namespace");
-    if (!cmd_name_ok(name, strlen(name))) return kfail(res, "invalid deployment name");
+    if (!k8sname_ns_ok(ns, strlen(ns))) return kfail(res, "invalid namespace");
+    if (!k8sname_name_ok(name, strlen(name))) return kfail(res, "invalid deployment name");
     return 0;
 }
 

@@ -225,15 +225,15 @@ TEST(container_choice)
 
 /* ---- names, images, paths ---- */
 
-/* The names kube.c accepts are slack.h's: a NULL-safe view for the checks. */
+/* The names kube.c accepts are k8sname.h's: a NULL-safe view for the checks. */
 static int kube_label_ok(const char *s)
 {
-    return s && cmd_ns_ok(s, strlen(s));
+    return s && k8sname_ns_ok(s, strlen(s));
 }
 
 static int kube_name_ok(const char *s)
 {
-    return s && cmd_name_ok(s, strlen(s));
+    return s && k8sname_name_ok(s, strlen(s));
 }
 
 TEST(names)
