@@ -688,13 +688,13 @@ TEST(cmd_default_ns)
     CHECK_STR(C.ns, "prod");
 }
 
-/* The image a deploy sets: kube_image_ref over what cmd_parse accepted
+/* The image a deploy sets: kdoc_image_ref over what cmd_parse accepted
  * (the ack's audit line and the PATCH use that one function). */
 static int image_of(const char *base, char *out, size_t cap)
 {
     char err[128];
     if (C.verb != CMD_DEPLOY) return -1;
-    return kube_image_ref(out, cap, base, C.name, C.version, err, sizeof err);
+    return kdoc_image_ref(out, cap, base, C.name, C.version, err, sizeof err);
 }
 
 TEST(image)
