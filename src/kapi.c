@@ -151,16 +151,6 @@ static void headers(const struct kapi_job *j, const char *ctype, const char *h[6
     h[n] = NULL;
 }
 
-/* A transport error worth another GET: the answer broke off part-way
- * (client-go retries GETs on connection reset and EOF). Refusals, timeouts
- * and certificate problems are not transient at a job's time scale. The
- * words are httpc's and tls's error texts. */
-static int broken_answer(const char *e)
-{
-    return strstr(e, "reset") || strstr(e, "truncated") || strstr(e, "closed") ||
-           strstr(e, "malformed");
-}
-
 /* ms to wait before retry number `tries` (1-based): the server's
  * Retry-After (capped), else 0.5 s, 1 s, 2 s. */
 static long retry_wait_ms(long retry_after, int tries)
@@ -187,7 +177,10 @@ int kapi_request(struct kapi_job *j, const char *method, const char *path, const
         memset(resp, 0, sizeof *resp);
         e[0] = 0;
         if (hook_do(&j->o, method, &u, h, body, blen, HTTPC_MAX_RESPONSE, resp, e, sizeof e) < 0) {
-            if (get && tries < KUBE_API_RETRIES && broken_answer(e)) {
+            /* client-go retries a GET whose answer broke off (connection reset,
+             * EOF); refusals, timeouts and certificate problems are not
+             * transient at a job's time scale. */
+            if (get && tries < KUBE_API_RETRIES && httpc_err_broken(resp->error)) {
                 tries++;
                 hook_sleep_ms(retry_wait_ms(-1, tries));
                 continue;

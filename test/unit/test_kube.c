@@ -717,10 +717,12 @@ static int fake_do(const struct httpc_opts *o, const char *method, const struct 
     fake_clock += 10;
     if (s && s->status == -2) { /* an answer that broke off */
         snprintf(err, errlen, "connection reset");
+        r->error = HTTPC_RESET;
         return -1;
     }
     if (!s || s->status < 0) {
         snprintf(err, errlen, "connection refused");
+        r->error = HTTPC_CONNECT;
         return -1;
     }
     r->status = s->status;
