@@ -183,6 +183,77 @@ TEST(rollout_bad_input)
     CHECK_STR(tiny, "deploym");
 }
 
+/* ---- the parsed Deployment ---- */
+
+TEST(deploy_parse)
+{
+    char b[4096], big[8192];
+    struct kdeploy d;
+    dep(b, sizeof b, "r/web:1", 3, 2, 4, 5, 3, 2, "ProgressDeadlineExceeded");
+    CHECK_EQ(kdoc_deploy_parse(b, strlen(b), &d), 0);
+    CHECK_EQ(d.is_deployment, 1);
+    CHECK_STR(d.name, "web");
+    CHECK_STR(d.ns, "default");
+    CHECK_STR(d.uid, "uid-web");
+    CHECK_STR(d.rv, "100");
+    CHECK_EQ(d.generation, 3);
+    CHECK_EQ(d.observed, 2);
+    CHECK_EQ(d.counts.desired, 4);
+    CHECK_EQ(d.counts.replicas, 5);
+    CHECK_EQ(d.counts.updated, 3);
+    CHECK_EQ(d.counts.available, 2);
+    CHECK_EQ(d.revision, 4);
+    CHECK_EQ(d.deadline_exceeded, 1);
+    CHECK_EQ(d.paused, 0);
+    CHECK_EQ(d.progress_deadline_s, -1);
+    CHECK_EQ(d.ncontainers, 2);
+    CHECK_STR(d.containers[0].name, "web");
+    CHECK_STR(d.containers[0].image, "r/web:1");
+    CHECK_STR(d.containers[1].image, "envoy:1.2");
+    CHECK_EQ(d.ninit, 1);
+    CHECK_STR(d.init[0].name, "init");
+    kdoc_deploy_free(&d);
+    kdoc_deploy_free(&d); /* idempotent */
+    /* paused and progressDeadlineSeconds are read; a bare object is not a Deployment */
+    snprintf(big, sizeof big, "%s", b);
+    static const char ins[] = "\"paused\":true,\"progressDeadlineSeconds\":120,";
+    char *spec = strstr(big, "\"spec\":{") + 8;
+    memmove(spec + sizeof ins - 1, spec, strlen(spec) + 1);
+    memcpy(spec, ins, sizeof ins - 1);
+    CHECK_EQ(kdoc_deploy_parse(big, strlen(big), &d), 0);
+    CHECK_EQ(d.paused, 1);
+    CHECK_EQ(d.progress_deadline_s, 120);
+    kdoc_deploy_free(&d);
+    CHECK_EQ(kdoc_deploy_parse("{}", 2, &d), 0);
+    CHECK_EQ(d.is_deployment, 0);
+    CHECK_EQ(d.revision, -1);
+    CHECK_EQ(d.ncontainers, 0);
+    kdoc_deploy_free(&d);
+    /* every strict prefix is malformed: -1, nothing to free, nothing read past it */
+    size_t n = strlen(b);
+    for (size_t k = 0; k < n; k++) {
+        char *g = t_guard(b, k);
+        CHECK_EQ(kdoc_deploy_parse(g, k, &d), -1);
+        CHECK_EQ(d.ncontainers, 0);
+        kdoc_deploy_free(&d);
+        t_unguard(g, k);
+    }
+}
+
+TEST(resource_version)
+{
+    char rv[8];
+    const char *bm = "{\"kind\":\"Deployment\",\"metadata\":{\"resourceVersion\":\"1234567\"}}";
+    CHECK_EQ(kdoc_resource_version(bm, strlen(bm), rv, sizeof rv), 7); /* at the limit */
+    CHECK_STR(rv, "1234567");
+    const char *bm8 = "{\"metadata\":{\"resourceVersion\":\"12345678\"}}";
+    strcpy(rv, "old");
+    CHECK_EQ(kdoc_resource_version(bm8, strlen(bm8), rv, sizeof rv), -1); /* one past */
+    CHECK_EQ(kdoc_resource_version("{\"metadata\":{}}", 15, rv, sizeof rv), -1);
+    CHECK_EQ(kdoc_resource_version("{\"metadata\":{\"resourceVersion\":\"1\"", 34, rv, sizeof rv),
+             -1);
+}
+
 /* ---- container choice ---- */
 
 TEST(container_choice)
@@ -1050,6 +1121,29 @@ TEST(deploy_token_rotation_and_conflict)
     fake_teardown();
 }
 
+/* A deployment deleted while its rollout is followed ends as a failure. */
+TEST(deploy_deleted_while_followed)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    add("WATCH", "watch=1", 403, "");
+    add("GET", "/deployments/web", 404,
+        "{\"kind\":\"Status\",\"message\":\"deployments.apps \\\"web\\\" not found\"}");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(r.ok, 0);
+    CHECK_STR(r.error, "deployment default/web not found");
+    CHECK(strstr(r.text, "failed: deployment default/web not found") != NULL);
+    CHECK_EQ(script_bad, 0);
+    CHECK_EQ(pos, nscript);
+    fake_teardown();
+}
+
 TEST(deploy_watch_expired_then_poll)
 {
     struct kube_cfg k;
@@ -1229,6 +1323,8 @@ int main(void)
     RUN(rollout_missing_fields);
     RUN(rollout_counts);
     RUN(rollout_bad_input);
+    RUN(deploy_parse);
+    RUN(resource_version);
     RUN(container_choice);
     RUN(names);
     RUN(image_ref);
@@ -1246,6 +1342,7 @@ int main(void)
     RUN(deploy_already_running);
     RUN(deploy_errors);
     RUN(deploy_token_rotation_and_conflict);
+    RUN(deploy_deleted_while_followed);
     RUN(deploy_watch_expired_then_poll);
     RUN(deploy_timeout_and_failure);
     RUN(status_and_history_flows);
