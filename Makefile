@@ -155,7 +155,10 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_BINS)
 	@sh test/run.sh all "$(UNIT_BINS)" "$(FUZZ_BINS)" $(BUILD)/deploy-api
 
-demo: $(BUILD)/deploy-api
+# Like `make test`, `make demo` first installs what it needs (ci/deps.sh).
+demo:
+	@sh ci/deps.sh demo
+	@$(MAKE) --no-print-directory $(BUILD)/deploy-api
 	@python3 test/e2e/demo.py $(BUILD)/deploy-api
 
 bench: $(BUILD)/deploy-api
