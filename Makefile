@@ -181,8 +181,9 @@ format:
 format-check:
 	@sh test/run.sh format src/*.c src/*.h test/unit/*.c test/unit/*.h test/fuzz/*.c
 
-manifests:
-	@sh test/run.sh manifests
+# The example policy is loaded by the real binary (k8s/base/policy.txt).
+manifests: $(BUILD)/deploy-api
+	@DEPLOY_API_BIN=$(BUILD)/deploy-api sh test/run.sh manifests
 
 # The whole suite: each layer prints PASS/FAIL lines into one log, and the
 # summary line counts them all.

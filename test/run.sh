@@ -122,6 +122,9 @@ manifests) manifests | tee "$log" ;;
 arm64) arm64 "$@" | tee "$log" ;;
 all)
 	units=$1 fuzzers=$2 binary=$3 arm64_binary=${4:-}
+	# The manifest checks load k8s/base/policy.txt with this binary.
+	DEPLOY_API_BIN=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
+	export DEPLOY_API_BIN
 	: >"$log"
 	{
 		echo "== format"
