@@ -3,12 +3,13 @@
 #
 #   ci/push.sh REGISTRY/PATH/deploy-api:TAG
 #
-# buildah (what `make image` uses here): pushes the local index
-# (LOCAL_IMAGE, default localhost/deploy-api:latest) and every image in it,
-# as an OCI index, and prints the digest the registry stores it under.
-# docker (when buildah is missing and a docker engine answers): builds and
-# pushes both architectures with `docker buildx build --push`, then reads
-# the digest back with `docker buildx imagetools inspect`.
+# The builder is ci/image.sh's: docker when its engine answers, else buildah
+# (IMAGE_BUILDER overrides).
+# buildah: pushes the local index `make image` built (LOCAL_IMAGE, default
+# localhost/deploy-api:latest) and every image in it, as an OCI index, and
+# prints the digest the registry stores it under.
+# docker: builds and pushes both architectures with `docker buildx build
+# --push`, then reads the digest back with `docker buildx imagetools inspect`.
 #
 # Last line on success: "digest: sha256:..." (then how to pin it in
 # k8s/kustomization.yaml). Environment: LOCAL_IMAGE, PUSH_TLS_VERIFY
@@ -27,7 +28,19 @@ VERSION=${VERSION:-$(git -C "$top" describe --always --dirty 2>/dev/null || echo
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-if command -v buildah >/dev/null 2>&1; then
+builder=${IMAGE_BUILDER:-}
+if [ -z "$builder" ]; then
+	if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+		builder=docker
+	elif command -v buildah >/dev/null 2>&1; then
+		builder=buildah
+	else
+		echo "push: neither buildah nor a docker engine is available (sh ci/deps.sh image)" >&2
+		exit 1
+	fi
+fi
+
+if [ "$builder" = buildah ]; then
 	set -- --tls-verify="$PUSH_TLS_VERIFY"
 	[ -z "${PUSH_AUTHFILE:-}" ] || set -- "$@" --authfile "$PUSH_AUTHFILE"
 	buildah --storage-driver vfs manifest inspect "$LOCAL_IMAGE" >/dev/null 2>&1 ||
@@ -37,15 +50,12 @@ if command -v buildah >/dev/null 2>&1; then
 		--digestfile "$tmp/digest" "$LOCAL_IMAGE" "docker://$dest" >"$tmp/push.log" 2>&1 ||
 		{ cat "$tmp/push.log" >&2; echo "push: buildah manifest push failed" >&2; exit 1; }
 	digest=$(cat "$tmp/digest")
-elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+else
 	echo "push: docker buildx build --platform linux/amd64,linux/arm64 --push -t $dest"
 	docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION="$VERSION" \
 		-t "$dest" --push "$top"
 	digest=$(docker buildx imagetools inspect "$dest" --format '{{json .Manifest}}' |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])')
-else
-	echo "push: neither buildah nor a docker engine is available (sh ci/deps.sh image)" >&2
-	exit 1
 fi
 
 case $digest in
