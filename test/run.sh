@@ -79,7 +79,11 @@ arm64() {
 	chmod 0755 "$wrap"
 	t0=$(date +%s)
 	for pat in $ARM64_E2E; do
-		python3 "$top/test/e2e/run.py" "$wrap" "$pat" | sed 's/^\(PASS\|FAIL\|SKIP\) e2e:/\1 arm64-e2e:/'
+		out=$(python3 "$top/test/e2e/run.py" "$wrap" "$pat" 2>&1)
+		rc=$?
+		echo "$out" | sed 's/^\(PASS\|FAIL\|SKIP\) e2e:/\1 arm64-e2e:/'
+		[ $rc -le 1 ] || echo "FAIL arm64-e2e:$pat: runner exited $rc"
+		echo "$out" | grep -q '^PASS ' || echo "FAIL arm64-e2e:$pat: no test passed (none selected?)"
 	done
 	echo "arm64: e2e subset ($ARM64_E2E) under qemu-aarch64 in $(($(date +%s) - t0)) s"
 }
