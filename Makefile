@@ -129,7 +129,10 @@ $(BUILD)/arm64/deploy-api: $(ARM64_OBJS) $(BEARSSL_ARM64)
 	@$(ARM64_CC) $(ARM64_LDFLAGS) -o $@ $(ARM64_OBJS) $(BEARSSL_ARM64)
 	@ls -l $@ | awk '{print "  SIZE " $$5 " bytes " $$9}'
 
-arm64: $(BUILD)/arm64/deploy-api
+# Installs the cross toolchain first when missing (ci/deps.sh cross).
+arm64:
+	@sh ci/deps.sh cross
+	@$(MAKE) --no-print-directory $(BUILD)/arm64/deploy-api
 
 $(BUILD)/host/libdeploy.a: $(HOST_OBJS)
 	@rm -f $@ && ar rcs $@ $^
@@ -201,14 +204,16 @@ bench: $(BUILD)/deploy-api
 	@sh ci/deps.sh bench
 	@python3 test/bench/bench.py $(BUILD)/deploy-api
 
-image: $(BUILD)/deploy-api $(BUILD)/arm64/deploy-api
+image:
+	@sh ci/deps.sh image
+	@$(MAKE) --no-print-directory $(BUILD)/deploy-api $(BUILD)/arm64/deploy-api
 	@IMAGE=$(LOCAL_IMAGE) sh ci/image.sh $(BUILD)/deploy-api --arm64 $(BUILD)/arm64/deploy-api
 
-# make push IMAGE=registry.example/team/deploy-api:1.0 (after make image)
+# make push IMAGE=registry.example/team/deploy-api:1.0 (builds the images first)
 push: image
 	@test -n "$(IMAGE)" || { echo "usage: make push IMAGE=REGISTRY/PATH/deploy-api:TAG" >&2; exit 2; }
 	@LOCAL_IMAGE=$(LOCAL_IMAGE) sh ci/push.sh "$(IMAGE)"
 
 clean:
-	rm -rf $(BUILD)/musl $(BUILD)/host $(BUILD)/fuzz $(BUILD)/glibc $(BUILD)/unit \
+	rm -rf $(BUILD)/musl $(BUILD)/arm64 $(BUILD)/host $(BUILD)/fuzz $(BUILD)/glibc $(BUILD)/unit \
 	    $(BUILD)/fuzzers $(BUILD)/deploy-api
