@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "httpc.h"
+#include "kapi.h"
+#include "kdoc.h"
 #include "kube.h"
 #include "kubeconfig.h"
 #include "kubesrc.h"
@@ -16,6 +18,22 @@
 #include "yaml.h"
 
 static int nfail;
+
+/* One request with the job's credentials and kubectl's retries; path is
+ * after the server URL's own path (Rancher-style servers have one). */
+static int raw(const struct kube_cfg *k, const char *method, const char *path, const char *body,
+               struct httpc_resp *r, char *err, size_t errlen)
+{
+    static struct kube_result res;
+    struct kapi_job j;
+    char full[2048];
+    kapi_init(&j, k, &res);
+    if (kapi_read_token(&j, err, errlen) < 0) return -1;
+    int n = snprintf(full, sizeof full, "%s%s", strcmp(k->api.path, "/") ? k->api.path : "", path);
+    if (n < 0 || (size_t)n >= sizeof full) return str_fail(err, errlen, "request path too long");
+    return kapi_request(&j, method, full, body ? "Content-Type: application/json" : NULL, body,
+                        body ? strlen(body) : 0, r, err, errlen);
+}
 
 __attribute__((format(printf, 2, 3))) static void say(int ok, const char *fmt, ...)
 {
@@ -44,7 +62,7 @@ static int reach(const struct kube_cfg *k, const char *url)
 {
     struct httpc_resp r;
     char err[600];
-    if (kube_raw(k, "GET", "/version", NULL, &r, err, sizeof err) < 0) {
+    if (raw(k, "GET", "/version", NULL, &r, err, sizeof err) < 0) {
         say(0, "API server %s: %s", url, err);
         return -1;
     }
@@ -81,8 +99,8 @@ static int may(const struct kube_cfg *k, const char *ns, int i, int *status, cha
              "\"group\":\"%s\",\"resource\":\"%s\"}}}",
              ns, needs[i].verb, needs[i].group, needs[i].resource);
     *status = 0;
-    if (kube_raw(k, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body, &r, err,
-                 errlen) < 0)
+    if (raw(k, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body, &r, err,
+            errlen) < 0)
         return -1;
     *status = r.status;
     struct yaml_node *doc = NULL;
@@ -91,7 +109,7 @@ static int may(const struct kube_cfg *k, const char *ns, int i, int *status, cha
     if ((r.status == 200 || r.status == 201) && yaml_parse(r.body, r.len, &doc, e, sizeof e) == 0) {
         const char *v = yaml_str(yaml_get(yaml_get(doc, "status"), "allowed"));
         rc = v && strcmp(v, "true") == 0;
-    } else if (kube_status_message(r.body ? r.body : "", r.len, e, sizeof e) > 0) {
+    } else if (kdoc_status_message(r.body ? r.body : "", r.len, e, sizeof e) > 0) {
         snprintf(err, errlen, "%s (HTTP %d)", e, r.status);
     } else {
         snprintf(err, errlen, "the API server answered HTTP %d", r.status);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "slack.h"
+#include "k8sname.h"
 #include "str.h"
 
 enum {
@@ -140,7 +140,7 @@ static int target(struct cli *c, const char *t, const char *verb, char *err, siz
     char q[48];
     const char *slash = strchr(t, '/');
     const char *name = slash ? slash + 1 : t;
-    if ((slash && !cmd_ns_ok(t, (size_t)(slash - t))) || !cmd_name_ok(name, strlen(name)))
+    if ((slash && !k8sname_ns_ok(t, (size_t)(slash - t))) || !k8sname_name_ok(name, strlen(name)))
         return str_fail(err, errlen,
                         "%s: \"%s\" is not a target: want [NAMESPACE/]DEPLOYMENT (DNS-1123 names)",
                         verb, shown(t, q, sizeof q));
@@ -166,12 +166,12 @@ static int set_opt(struct cli *c, int i, const char *v, char *err, size_t errlen
         if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f) printable = 0;
     switch (1 << i) {
     case O_CONTAINER:
-        if (!cmd_ns_ok(v, n))
+        if (!k8sname_ns_ok(v, n))
             return str_fail(err, errlen, "-c: \"%s\" is not a container name (DNS-1123 label)",
                             shown(v, q, sizeof q));
         return str_copy(c->container, sizeof c->container, v);
     case O_NAMESPACE:
-        if (!cmd_ns_ok(v, n))
+        if (!k8sname_ns_ok(v, n))
             return str_fail(err, errlen, "-n: \"%s\" is not a namespace name (DNS-1123 label)",
                             shown(v, q, sizeof q));
         return str_copy(c->ns, sizeof c->ns, v);
@@ -264,7 +264,7 @@ static int operands(struct cli *c, const struct verb *vb, const char *const pos[
         return 0;
     }
     if (npos > 0 && target(c, pos[0], vb->name, err, errlen) < 0) return -1;
-    if (vb->verb == CLI_DEPLOY && !cmd_version_ok(pos[1], strlen(pos[1])))
+    if (vb->verb == CLI_DEPLOY && !k8sname_version_ok(pos[1], strlen(pos[1])))
         return str_fail(err, errlen,
                         "deploy: \"%s\" is not a version: want a tag or sha256:<64 hex> (never an "
                         "image reference)",
