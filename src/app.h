@@ -25,6 +25,7 @@ struct app {
                                    (KUBE_API_URL unset); NULL otherwise */
     struct tls_anchors slack_ca;
     int ready;                  /* configuration and trust anchors loaded */
+    int output_json;            /* CLI -o json: status and history answer in JSON */
     int stopping;               /* SIGTERM seen */
     long long stop_deadline_ms; /* when running jobs get killed */
     long long exit_deadline_ms; /* how long exit waits for notice children */

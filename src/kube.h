@@ -23,6 +23,7 @@ struct kube_cfg {
     int timeout_s;          /* per I/O operation (IO_TIMEOUT) */
     int rollout_timeout_s;  /* ROLLOUT_TIMEOUT */
     const char *image_base; /* IMAGE_BASE; required for deploy */
+    int output_json;        /* status, history: res->text is JSON (kjson.h; CLI -o json) */
 };
 
 struct kube_result {

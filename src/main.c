@@ -195,6 +195,7 @@ static int cli_run(const struct cli *c)
         return die(err);
     }
     if (kubesrc_anchors(a, 0, err, sizeof err) < 0) return die(err);
+    a->output_json = c->json;
     signal(SIGPIPE, SIG_IGN);
     struct job_spec sp;
     memset(&sp, 0, sizeof sp);

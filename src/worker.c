@@ -33,6 +33,7 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
     k->timeout_s = IO_TIMEOUT;
     k->rollout_timeout_s = a->cfg.rollout_timeout;
     k->image_base = a->cfg.image_base;
+    k->output_json = a->output_json;
     return 0;
 }
 

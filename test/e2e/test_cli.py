@@ -211,3 +211,24 @@ def test_namespace_option_and_as_in_change_cause():
     cause = tls.get_deployment("team-a", "web")["metadata"]["annotations"][
         "kubernetes.io/change-cause"]
     assert f"alice@{socket.gethostname()}" in cause, cause
+
+
+def test_output_json_status_and_history():
+    import json
+    code, out, err = cli("status", "myservice", "-o", "json")
+    assert code == 0 and err == "", err
+    st = json.loads(out)
+    assert st["namespace"] == NS and st["name"] == "myservice"
+    assert {c["name"]: c["image"] for c in st["containers"]}["envoy"] == "envoyproxy/envoy:v1.29"
+    assert st["rollout"]["state"] == "complete" and st["replicas"]["desired"] >= 1
+    assert set(st) == {"namespace", "name", "revision", "generation", "observedGeneration",
+                       "paused", "replicas", "containers", "initContainers", "rollout"}
+    code, out, err = cli("history", "myservice", "-o", "json")
+    assert code == 0, err
+    h = json.loads(out)
+    revs = h["revisions"]
+    assert revs and revs[0]["current"] and revs[0]["revision"] == h["currentRevision"], h
+    assert [r["revision"] for r in revs] == sorted((r["revision"] for r in revs), reverse=True)
+    assert set(revs[0]) == {"revision", "current", "created", "images", "changeCause"}
+    code, out, err = cli("status", "nosuch", "-o", "json")
+    assert code == 1 and "not found" in one_line(err)
