@@ -188,12 +188,29 @@ static void egress_checks(const struct app *a)
     }
 }
 
+/* No Slack setting at all: the binary is used from a shell only. */
+static int cli_only(void)
+{
+    static const char *const vars[] = {"SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_FILE",
+                                       "SLACK_APP_TOKEN", "SLACK_APP_TOKEN_FILE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i])) return 0;
+    return 1;
+}
+
 int check_run(struct app *a, const struct cli *c)
 {
     char err[600];
+    int serving = !cli_only();
     signal(SIGPIPE, SIG_IGN);
     nfail = 0;
-    if (config_load(&a->cfg, CONFIG_SERVE, err, sizeof err) == 0) {
+    if (!serving) {
+        if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) {
+            say(0, "configuration: %s", err);
+            return 1;
+        }
+        say(1, "configuration: command line only (no SLACK_* settings; Slack checks skipped)");
+    } else if (config_load(&a->cfg, CONFIG_SERVE, err, sizeof err) == 0) {
         say(1, "configuration (serve mode)");
     } else {
         say(0, "configuration: %s", err);
@@ -213,9 +230,9 @@ int check_run(struct app *a, const struct cli *c)
         for (int i = 0; i < a->cfg.nnamespaces; i++)
             if (rbac(&k, a->cfg.namespaces[i]) < 0) break;
     }
-    if (tls_anchors_load(&a->slack_ca, a->cfg.slack_ca_file, err, sizeof err) < 0)
+    if (serving && tls_anchors_load(&a->slack_ca, a->cfg.slack_ca_file, err, sizeof err) < 0)
         say(0, "SLACK_CA_FILE: %s", err);
-    else
+    else if (serving)
         egress_checks(a);
     return nfail ? 1 : 0;
 }

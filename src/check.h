@@ -3,7 +3,9 @@
  * SelfSubjectAccessReview whether these credentials may get, list, watch
  * and patch deployments and list replicasets and pods in each
  * DEPLOY_NAMESPACES namespace, and opens TLS to each RESPONSE_URL_HOSTS
- * host (and to SLACK_API_URL when Socket Mode is configured). One line per
+ * host (and to SLACK_API_URL when Socket Mode is configured); with no
+ * SLACK_* variable set (a shell on a node) the Slack checks are skipped
+ * and IMAGE_BASE is not required. One line per
  * check on stdout: "OK   what" or "FAIL what: why; what to do". */
 #ifndef CHECK_H
 #define CHECK_H

@@ -396,3 +396,15 @@ def test_check_denied_and_unreachable():
     assert any("RBAC in default: may not patch deployments, list pods" in l for l in fails), out
     assert any("TLS to localhost:1" in l for l in fails), out
     assert any(l.startswith("OK   API server") for l in out.splitlines()), out
+
+
+def test_check_on_a_node_without_slack_settings():
+    e = check_env()
+    for k in ("SLACK_SIGNING_SECRET", "RESPONSE_URL_HOSTS"):
+        e.pop(k)
+    code, out, err = run("check", IMAGE_BASE=None, **e)
+    assert code == 0, out + err
+    assert out.startswith("OK   configuration: command line only"), out
+    assert "TLS to" not in out, "no Slack egress checks on a node"
+    code, out, err = run("check", "--context", "nope", **e)
+    assert code == 1 and 'FAIL API server: ' in out and 'context "nope" not found' in out, out
