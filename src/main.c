@@ -184,6 +184,7 @@ static int cli_run(const struct cli *c)
     char err[512];
     if (c->verb == CLI_RESTART) return die("restart: not available in this build yet");
     if (c->container[0]) return die("-c: not available in this build yet");
+    if (c->count) return die("history N: not available in this build yet");
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
     if (c->verb == CLI_DEPLOY && !a->cfg.image_base[0])
         return die("IMAGE_BASE: required to deploy (alias ECR_BASE)");

@@ -172,12 +172,21 @@ def test_kubeadm_admin_conf_rsa_pkcs1():
                      "kubernetes-admin@kubernetes")
     agree(cfg, kube=certkube)
     assert "kubernetes-admin" in certkube.client_cns
-    # a deploy with it, then kubectl sees the new image
-    code, out, err = run("deploy", "web", "1.1", "--kubeconfig", cfg)
+    # the README's kubeadm commands, with this file for admin.conf
+    code, out, err = run("--kubeconfig", cfg, "check", IMAGE_BASE=None)
+    assert code == 0 and "RBAC in default" in out, out + err
+    code, out, err = run("--kubeconfig", cfg, "deploy", "web", "1.1")
     assert code == 0, (out, err)
     _, kout, _ = kubectl("--kubeconfig", cfg, "get", "--raw", raw_deploy("default", "web"))
     assert json.loads(kout)["spec"]["template"]["spec"]["containers"][0]["image"] == \
         "registry.example/web:1.1"
+    code, out, err = run("--kubeconfig", cfg, "history", "web", "-o", "json")
+    assert code == 0 and json.loads(out)["revisions"][0]["images"] == ["registry.example/web:1.1"]
+    code, out, err = run("--kubeconfig", cfg, "rollback", "web")
+    assert code == 0, (out, err)
+    _, kout, _ = kubectl("--kubeconfig", cfg, "get", "--raw", raw_deploy("default", "web"))
+    assert json.loads(kout)["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "registry.example/web:1.0"
 
 
 def test_k3s_yaml_ec_sec1_via_KUBECONFIG():
@@ -188,8 +197,13 @@ def test_k3s_yaml_ec_sec1_via_KUBECONFIG():
                      [("default", "client-certificate-data: %s\nclient-key-data: %s"
                        % (b64(crt), b64(key)))],
                      [("default", {"cluster": "default", "user": "default"})], "default")
+    # the README's k3s commands, with this file for k3s.yaml
     code, out, err = run("status", "web", KUBECONFIG=cfg)
     assert code == 0 and "registry.example/web" in out, (out, err)
+    code, out, err = run("-n", "team-a", "status", "api", "-o", "json", KUBECONFIG=cfg)
+    assert code == 0 and json.loads(out)["name"] == "api", (out, err)
+    code, out, err = run("history", "team-a/api", KUBECONFIG=cfg)
+    assert code == 0 and "registry.example/api:2.0" in out, (out, err)
     kcode, _, kerr = kubectl("get", "--raw", raw_deploy("default", "web"), KUBECONFIG=cfg)
     assert kcode == 0, kerr
     assert "system:admin" in certkube.client_cns
