@@ -422,3 +422,43 @@ def test_check_on_a_node_without_slack_settings():
     assert "TLS to" not in out, "no Slack egress checks on a node"
     code, out, err = run("check", "--context", "nope", **e)
     assert code == 1 and 'FAIL API server: ' in out and 'context "nope" not found' in out, out
+
+
+def test_serve_outside_a_cluster_with_a_kubeconfig():
+    """The server takes --kubeconfig/--context: jobs authenticate with the
+    client certificate, or run the exec plugin in the job's own process."""
+    from lib import Server
+    from standins.slack import FakeSlack
+    crt, key = client_cert("serve-user", "rsa1", "serve-user")
+    plugin("serve-plugin", 'printf \'{"apiVersion":"client.authentication.k8s.io/v1",'
+           '"kind":"ExecCredential","status":{"token":"%s"}}\' "$PLUGIN_TOKEN"\n')
+    cfg = exec_config("serve.yaml", "./serve-plugin")  # the exec plugin's user
+    cfg2 = kubeconfig(os.path.join(tmp, "serve-cert.yaml"),
+                      [("c", {"certificate-authority-data": b64(ca.cert),
+                              "server": certkube.url})],
+                      [("u", "client-certificate-data: %s\nclient-key-data: %s"
+                        % (b64(crt), b64(key)))], [("on-cert", {"cluster": "c", "user": "u"})],
+                      "on-cert")
+    slack = FakeSlack(ca=ca)
+    slack.start()
+    try:
+        for path, kube, who in ((cfg2, certkube, "serve-user"), (cfg, tokkube, None)):
+            srv = Server(env={"KUBE_API_URL": None, "SLACK_CA_FILE": ca.cert,
+                              "RESPONSE_URL_HOSTS": "localhost:%d" % slack.port, "HOME": tmp},
+                         args=("serve", "--kubeconfig", path))
+            try:
+                n0, p0 = len(kube.requests), len(slack.posts)
+                code, body = srv.post_slack("status web", response_url=slack.response_url(
+                    host="localhost"))
+                assert code == 200, body
+                posts = slack.wait_for(p0 + 1, timeout=15)
+                assert "registry.example/web" in json.dumps(posts[-1]["json"]), posts[-1]
+                assert len(kube.requests) > n0
+                if who:
+                    assert who in kube.client_cns
+                else:
+                    assert kube.requests[-1]["headers"]["Authorization"] == "Bearer " + TOKEN
+            finally:
+                srv.stop()
+    finally:
+        slack.stop()
