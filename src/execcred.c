@@ -146,8 +146,18 @@ out:
 
 /* ---- The process ---- */
 
-/* The plugin's environment: ours, its env entries (replacing ours), and
- * KUBERNETES_EXEC_INFO. NULL on allocation failure. */
+/* Secrets of ours a plugin has no use for (kubectl has none of them). */
+static int secret_var(const char *e)
+{
+    static const char *const names[] = {
+        "SLACK_SIGNING_SECRET=", "SLACK_APP_TOKEN=", "SLACK_VERIFICATION_TOKEN="};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strncmp(e, names[i], strlen(names[i])) == 0) return 1;
+    return 0;
+}
+
+/* The plugin's environment: ours without our secrets, its env entries
+ * (replacing ours), and KUBERNETES_EXEC_INFO. NULL on allocation failure. */
 static char **plugin_env(const struct kubeconfig_exec *e, char *info)
 {
     size_t n = 0, k = 0;
@@ -156,7 +166,8 @@ static char **plugin_env(const struct kubeconfig_exec *e, char *info)
     if (!env) return NULL;
     for (size_t i = 0; i < n; i++) {
         size_t nl = strcspn(environ[i], "=");
-        int replaced = strncmp(environ[i], "KUBERNETES_EXEC_INFO=", 21) == 0;
+        int replaced =
+            strncmp(environ[i], "KUBERNETES_EXEC_INFO=", 21) == 0 || secret_var(environ[i]);
         for (int j = 0; e->env[j]; j++)
             if (strncmp(e->env[j], environ[i], nl + 1) == 0) replaced = 1;
         if (!replaced) env[k++] = environ[i];

@@ -1,5 +1,6 @@
 /* Exec credential plugins (client.authentication.k8s.io/v1 and v1beta1),
  * run as kubectl runs them but without a shell: fork and execve (the
+ * environment without deploy-api's Slack secrets; the
  * command looked up in PATH unless it holds a '/'), stdin /dev/null, stderr
  * passed through, stdout bounded, a deadline. The ExecCredential answer
  * gives a token or a client certificate and key; an expirationTimestamp in

@@ -456,6 +456,9 @@ static int pick_files(const struct kubeconfig_where *w, char paths[][KUBECONFIG_
             if (*p == ':') p++;
         }
         if (n > 0) return n;
+        /* kubectl never falls back to ~/.kube/config when KUBECONFIG is set */
+        if (w->in_cluster) return 0;
+        return str_fail(err, errlen, "KUBECONFIG names no existing file (%.200s)", w->env);
     }
     if (w->in_cluster) return 0;
     if (w->home && *w->home) {

@@ -170,6 +170,12 @@ TEST(which_source)
     struct kubeconfig_where w = {NULL, NULL, NULL, dir, 1};
     /* in a pod, without KUBECONFIG: the service account */
     CHECK_EQ(kubeconfig_load(&w, &k, err, sizeof err), KUBECONFIG_IN_CLUSTER);
+    /* KUBECONFIG naming no existing file: never ~/.kube/config */
+    w.env = at("gone.yaml");
+    w.in_cluster = 0;
+    CHECK_EQ(kubeconfig_load(&w, &k, err, sizeof err), KUBECONFIG_ERROR);
+    CHECK(strstr(err, "KUBECONFIG names no existing file") != NULL);
+    w.in_cluster = 1;
     /* KUBECONFIG wins over in-cluster */
     w.env = at("admin.conf");
     CHECK_EQ(kubeconfig_load(&w, &k, err, sizeof err), KUBECONFIG_LOADED);
@@ -460,12 +466,15 @@ TEST(plugins_run)
     put("tok.sh",
         "#!/bin/sh\n"
         "[ \"$1\" = arg-one ] || exit 3\n"
+        "[ -z \"$SLACK_SIGNING_SECRET\" ] || exit 5\n"
         "case \"$KUBERNETES_EXEC_INFO\" in *'\"interactive\":false'*) ;; *) exit 4;; esac\n"
         "printf '{\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}'"
         " client.authentication.k8s.io/v1 \"$PLUGIN_TOKEN\"\n",
         0700);
     plugin(at("tok.sh"), NULL);
+    setenv("SLACK_SIGNING_SECRET", "never-for-plugins", 1);
     CHECK_EQ(execcred_run(&e, 10, &c, err, sizeof err), 0);
+    unsetenv("SLACK_SIGNING_SECRET");
     CHECK_STR(c.token, "from-env");
     execcred_free(&c);
 
