@@ -462,3 +462,26 @@ def test_serve_outside_a_cluster_with_a_kubeconfig():
                 srv.stop()
     finally:
         slack.stop()
+
+
+def test_token_file_tls_server_name_and_proxy_url():
+    """tokenFile (relative to the kubeconfig), tls-server-name and proxy-url
+    (an HTTP CONNECT proxy): both clients go through the proxy, verify the
+    named certificate and send the file's token."""
+    from standins.proxy import ConnectProxy
+    d = os.path.join(tmp, "tf")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "token"), "w") as f:
+        f.write(TOKEN + "\n")
+    with ConnectProxy() as px:
+        cfg = kubeconfig(os.path.join(d, "config"),
+                         [("c", {"certificate-authority-data": b64(ca.cert),
+                                 "server": tokkube.url, "tls-server-name": "localhost",
+                                 "proxy-url": px.url})],
+                         [("u", "tokenFile: token")], [("x", {"cluster": "c", "user": "u"})], "x")
+        n0 = len(tokkube.requests)
+        agree(cfg, kube=tokkube)
+        auth = [r["headers"]["Authorization"] for r in tokkube.requests[n0:]]
+        assert auth and all(a == "Bearer " + TOKEN for a in auth), auth
+        targets = [c["target"] for c in px.connects]
+        assert targets.count("127.0.0.1:%d" % tokkube.port) >= 2, targets
