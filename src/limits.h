@@ -43,7 +43,11 @@
 #define MAX_JOBS_DEFAULT 16    /* concurrent children (MAX_JOBS). */
 #define MAX_JOBS_LIMIT 256     /* upper bound accepted for MAX_JOBS. */
 #define JOB_DEADLINE_SLACK 120 /* s a child may run past ROLLOUT_TIMEOUT before it is killed. */
-#define ROLLOUT_TIMEOUT_DEFAULT 300
+#define ROLLOUT_TIMEOUT_DEFAULT 300 /* s followed while ROLLOUT_TIMEOUT is derived (0). */
+#define ROLLOUT_TIMEOUT_MAX                                                                        \
+    1680                      /* s: 28 min, so the result post fits in the 30 min a                \
+                               * response_url lives. */
+#define JOB_TIMEOUT_MAX 86400 /* s: upper bound accepted for JOB_TIMEOUT. */
 
 /* Child I/O (src/tls, src/httpc, src/kube). */
 #define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */

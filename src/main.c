@@ -119,6 +119,9 @@ static int serve(void)
             snprintf(err, sizeof err, "DEPLOY_POLICY_FILE: %s", perr);
             return die(err);
         }
+        if (a->policy->nrules == 0)
+            return die("DEPLOY_POLICY_FILE: the file has no rules, so every command would be "
+                       "denied (unset it to allow every member of the allowed workspaces)");
     }
     if (load_anchors(a, 1, err, sizeof err) < 0) return die(err);
     /* An anonymous mapping is already an empty table (all zero, as

@@ -30,7 +30,9 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
     k->proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL;
     k->no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL;
     k->timeout_s = IO_TIMEOUT;
-    k->rollout_timeout_s = a->cfg.rollout_timeout;
+    /* 0 = derived from the deployment (issue 9); until then the default. */
+    k->rollout_timeout_s =
+        a->cfg.rollout_timeout ? a->cfg.rollout_timeout : ROLLOUT_TIMEOUT_DEFAULT;
     k->image_base = a->cfg.image_base;
     return 0;
 }

@@ -212,7 +212,7 @@ def test_malformed_policy_rejected_at_startup():
 
 
 def test_max_jobs_busy_and_deadline_kill():
-    with Stack(env={"MAX_JOBS": "2", "JOB_TIMEOUT": "2"},
+    with Stack(env={"MAX_JOBS": "2", "JOB_TIMEOUT": "2", "ROLLOUT_TIMEOUT": "1"},
                deployments=[("default", "a"), ("default", "b"), ("default", "c")]) as s2:
         s2.kube.add_fault(kind="stall", count=None)
         for name in ("a", "b"):
