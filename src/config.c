@@ -215,7 +215,8 @@ const struct setting config_settings[] = {
     {"MAX_JOBS", INT(max_jobs, 1, MAX_JOBS_LIMIT), .def = "16",
      .meaning = "concurrent jobs; beyond that the ack says \"busy\""},
     {"MAX_CONNS", INT(max_conns, 4, 65536), .def = "1024",
-     .meaning = "open client connections; at the cap the oldest idle one is closed"},
+     .meaning = "open client connections; at the cap the oldest idle one is closed, else the "
+                "slowest sender"},
     {"HEADER_TIMEOUT", INT(header_timeout, 1, 3600), .def = "10",
      .meaning = "seconds a client has to send a whole request"},
     {"KEEPALIVE_TIMEOUT", INT(keepalive_timeout, 1, 3600), .def = "5",

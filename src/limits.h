@@ -12,6 +12,7 @@
 #define KEEPALIVE_TIMEOUT_DEFAULT                                                                  \
     5                             /* s an idle keep-alive connection is kept (KEEPALIVE_TIMEOUT). */
 #define WRITE_TIMEOUT 10          /* s a client may take to read its response. */
+#define ACCEPT_PAUSE_MS 250       /* ms the listener rests after EMFILE/ENFILE (one tick). */
 #define AUDIT_QUEUE 65536         /* log bytes held while stdout's reader lags (~150 lines). */
 #define SHUTDOWN_GRACE_DEFAULT 25 /* s SIGTERM waits for jobs (SHUTDOWN_GRACE). */
 #define SHUTDOWN_NOTICE_GRACE 5   /* s more for notices telling users their job was stopped. */
@@ -68,5 +69,8 @@
 #define RESPOND_RETRY_AFTER_MAX 60 /* s: cap on a 429's Retry-After. */
 #define RESPOND_MAX_BODY 65536     /* bytes read of Slack's answer ("ok" or an error). */
 #define RESPONSE_URL_POSTS 5       /* Slack allows 5 posts per response_url in 30 min. */
+/* s a job may still run once its result is in: every post's connect, write
+ * and read, and the longest wait between posts. */
+#define RESPOND_BUDGET (RESPONSE_URL_POSTS * (3 * IO_TIMEOUT + RESPOND_RETRY_AFTER_MAX))
 
 #endif

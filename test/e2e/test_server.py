@@ -38,6 +38,34 @@ def test_head_has_no_body():
     assert body_of(r) == b""
 
 
+def read_until_close(sock, timeout=5):
+    sock.settimeout(timeout)
+    out = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
+
+
+def test_head_never_has_a_body():
+    """Issue 12 item 6: 404, 405, 400 and 431 answers to HEAD carry no body
+    either; on a kept-alive connection the next response starts right after
+    the head."""
+    for raw in (b"HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n",
+                b"HEAD /deploy HTTP/1.1\r\nHost: t\r\n\r\n",
+                b"HEAD /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+                b"HEAD /healthz HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 9000 + b"\r\n\r\n"):
+        with srv.connect() as s:
+            s.sendall(raw + b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            out = read_until_close(s)
+        head, _, rest = out.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 "), out[:200]
+        assert rest == b"" or rest.startswith(b"HTTP/1.1 200 OK"), (raw[:30], out[:300])
+        if rest:
+            assert rest.endswith(b"\r\n\r\nok\n"), rest
+
+
 def test_unknown_path_404_and_methods():
     assert srv.get("/nope")[0] == 404
     r = srv.request(b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
