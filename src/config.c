@@ -13,6 +13,7 @@
 
 #include "httpc.h"
 #include "json.h"
+#include "k8sname.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -36,7 +37,7 @@ static int ok_listen(char *v, char *why, size_t whylen)
 /* A namespace name: the rule the command grammar checks (slack.h). */
 static int ok_namespace(char *v, char *why, size_t whylen)
 {
-    if (cmd_ns_ok(v, strlen(v))) return 0;
+    if (k8sname_ns_ok(v, strlen(v))) return 0;
     return why_is(why, whylen, "not a valid namespace name");
 }
 

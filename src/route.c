@@ -98,10 +98,12 @@ static void verdict_audit(const struct verdict *v, const struct cmd_input *in)
             return;
         }
     }
+    char name[SLACK_NAME_MAX + 1];
+    str_clean_name(name, sizeof name, in->user_name);
     struct audit a = {.event = v->event,
                       .team_id = in->team_id,
                       .user_id = in->user_id,
-                      .user_name = in->user_name,
+                      .user_name = in->user_name ? name : NULL,
                       .channel_id = in->channel_id,
                       .command = v->command,
                       .target = v->target[0] ? v->target : NULL,
@@ -267,7 +269,7 @@ static void ack(const struct app *a, const struct cmd_input *in, const struct co
     v->event = "accepted";
     v->form = VERDICT_SLACK;
     v->in_channel = cmd->verb == CMD_DEPLOY || cmd->verb == CMD_ROLLBACK;
-    if (cmd->verb == CMD_DEPLOY && kube_image_ref(v->image, sizeof v->image, a->cfg.image_base,
+    if (cmd->verb == CMD_DEPLOY && kdoc_image_ref(v->image, sizeof v->image, a->cfg.image_base,
                                                   cmd->name, cmd->version, ierr, sizeof ierr) < 0)
         v->image[0] = 0;
     if (cmd->verb == CMD_DEPLOY)

@@ -181,3 +181,21 @@ def test_no_bearer_token_over_plain_http():
                 assert "plain-http-secret-token" not in "".join(srv.logs())
     finally:
         kube.stop()
+
+
+def test_names_cannot_spoof_attribution():
+    """Item 12: a user_name with a right-to-left override (U+202E) and
+    controls reaches neither the change-cause nor the audit line; the user id
+    is always there."""
+    spoof = "mallory\u202e)CILA0U( ecila\n"
+    with Stack(env={"ROLLOUT_TIMEOUT": "5"}) as st:
+        code, _ = st.deploy("myservice 1.4", user_name=spoof, user_id="U0MALLORY")
+        assert code == 200
+        end = st.server.wait_audit(event="job_end", timeout=20)[0]
+        assert end["result"] == "ok", end
+        cause = st.kube.get_deployment("default", "myservice")["metadata"]["annotations"][
+            "kubernetes.io/change-cause"]
+        assert cause.startswith("deploy-api: mallory)CILA0U( ecila (U0MALLORY) "), cause
+        named = [l for l in st.server.audit(user_id="U0MALLORY") if "user_name" in l]
+        assert {l["event"] for l in named} >= {"accepted", "job_end"}, named
+        assert all(l["user_name"] == "mallory)CILA0U( ecila" for l in named), named
