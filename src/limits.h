@@ -55,6 +55,7 @@
 #define HTTPC_MAX_RESPONSE (4u << 20) /* one kube response body (a ReplicaSet list). */
 #define HTTPC_MAX_HEAD 16384          /* response status line + headers. */
 #define TLS_MAX_ANCHORS 1024          /* trust anchors in one bundle (Debian's has ~140). */
+#define TLS_EE_CERT_MAX 16384         /* a server certificate kept for its EKU check (~1-2 KiB). */
 /* Kubernetes client (src/kube). */
 #define KUBE_TOKEN_MAX 16384 /* bytes of the service-account token file (bound tokens ~1 KiB). */
 #define KUBE_CAUSE_MAX 512   /* bytes of a kubernetes.io/change-cause we write. */
