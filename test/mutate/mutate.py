@@ -16,10 +16,11 @@ unit tests, run the named tests, put the file back. Verdicts:
 
 Not part of `make test`. Usage (from anywhere in the repository):
 
-    python3 test/mutate/mutate.py [-j 2] [-k NAME_SUBSTRING] [--list] [--keep]
+    python3 test/mutate/mutate.py [-j 2] [-k NAME,...] [--list] [--check] [--keep]
 
 -j: mutations run at once (default 2: the machine is shared). -k: only the
-mutations whose name contains one of the texts (comma list). --keep: leave the scratch copies.
+mutations whose name contains one of the texts (comma list). --check: only
+say which mutations still apply to the working tree (nothing is built). --keep: leave the scratch copies.
 Prints a Markdown table and the kill rate (caught / (caught + survived));
 exit 1 when any mutation survived or no longer applies.
 """
@@ -41,8 +42,9 @@ BUILD_TIMEOUT = 900
 
 
 class M:
-    """One mutation: name, file under src/, edits [(old, new)], unit test
-    binaries (names under build/unit/), e2e patterns, and what it breaks."""
+    """One mutation: name, file under src/, edits [(old, new)] in that file
+    or [(other file, old, new)], unit test binaries (names under
+    build/unit/), e2e patterns, and what it breaks."""
 
     def __init__(self, name, file, edits, unit=(), e2e=(), what=""):
         self.name, self.file, self.edits = name, file, edits
@@ -102,7 +104,7 @@ MUTATIONS = [
       what="a deny rule lets the user through"),
     M("version-with-slash", "src/slack.c",
       [("if (memchr2(v, '/', '@') || memchr(v.p, ':', v.n))", "if (memchr(v.p, '@', v.n) || memchr(v.p, ':', v.n))"),
-       ("c == '_' ||\n           c == '.' || c == '-';", "c == '_' ||\n           c == '.' || c == '-' || c == '/';")],
+       ("src/k8sname.c", "c == '_' ||\n           c == '.' || c == '-';", "c == '_' ||\n           c == '.' || c == '-' || c == '/';")],
       unit=["test_slack"], e2e=["test_survivors:test_version_with_slash_refused"],
       what="a version like evil.example/x:1 picks the registry"),
     M("response_url-port", "src/respond.c",
@@ -113,8 +115,8 @@ MUTATIONS = [
       [("br_ssl_client_reset(&c->sc, c->server_name, 0)", "br_ssl_client_reset(&c->sc, NULL, 0)")],
       unit=["test_tls"], e2e=["test_kube_e2e:test_name_mismatch"],
       what="any certificate of the CA passes for the API server"),
-    M("rollout-done-too-early", "src/kube.c",
-      [("    if (k.available < k.updated) {", "    if (k.available < 0) {")],
+    M("rollout-done-too-early", "src/kdoc.c",
+      [("    if (k->available < k->updated) {", "    if (k->available < 0) {")],
       unit=["test_kube"], what="a rollout is reported done before its pods are available"),
     M("patch-content-type", "src/kube.c",
       [('"Content-Type: application/strategic-merge-patch+json"', '"Content-Type: application/merge-patch+json"')],
@@ -128,7 +130,7 @@ MUTATIONS = [
         "if (te && !r->has_length) return -S_LENGTH_REQUIRED;")],
       unit=["test_http"], e2e=["test_server:test_body_limit_413_and_length_rules"],
       what="Content-Length with Transfer-Encoding (request smuggling) is accepted"),
-    M("token-re-read", "src/kube.c",
+    M("token-re-read", "src/kapi.c",
       [("if (resp->status == 401 && !reauth && j->k->token_file) {", "if (0 && resp->status == 401 && !reauth && j->k->token_file) {")],
       e2e=["test_kube_e2e:test_token_rotated_mid_job"],
       what="a job keeps a rotated-out token after a 401"),
@@ -174,6 +176,17 @@ MUTATIONS = [
       [("        dropped_now++;\n        audit_lines_dropped++;\n", "        dropped_now++;\n")],
       e2e=["test_server:test_stdout_reader_that_stops_reading_does_not_stall_the_loop"],
       what="deploy_api_log_lines_dropped_total misses lines dropped from the queue"),
+    M("patch-retried-on-500", "src/kapi.c",
+      [("(st == 429 || (get && (st == 500 ||", "(st == 429 || ((st == 500 ||")],
+      e2e=["test_api_faults:test_500_on_patch_not_retried"], what="a PATCH answered 500 is sent again"),
+    M("broken-get-not-retried", "src/kapi.c",
+      [("if (get && tries < KUBE_API_RETRIES && httpc_err_broken(resp->error)) {",
+        "if (0 && get && tries < KUBE_API_RETRIES && httpc_err_broken(resp->error)) {")],
+      e2e=["test_api_faults:test_tls_reset_mid_response_retried"],
+      what="a GET whose answer broke off fails the job instead of being retried"),
+    M("namespace-length-unchecked", "src/k8sname.c",
+      [("return n <= K8S_NS_MAX && dns_label(s, n);", "return dns_label(s, n);")],
+      unit=["test_k8sname"], what="a namespace past 63 characters is accepted"),
 ]
 
 
@@ -231,23 +244,45 @@ def run_tests(slot, units, e2e):
     return None
 
 
-def mutate(slot, m):
-    """Apply m in slot, build, test, restore. Returns (verdict, detail)."""
-    path = os.path.join(slot, m.file)
-    try:
-        with open(path) as f:
-            orig = f.read()
-    except OSError:
-        return "no longer applies", f"{m.file} is gone"
-    text = orig
-    for old, new in m.edits:
+def mutated(tree, m):
+    """({path: (original, mutated)}, None), or (None, why it does not apply).
+    An edit is (old, new) in m.file, or (file, old, new)."""
+    texts = {}
+    for edit in m.edits:
+        file, old, new = edit if len(edit) == 3 else (m.file, *edit)
+        path = os.path.join(tree, file)
+        if path not in texts:
+            try:
+                with open(path) as f:
+                    orig = f.read()
+            except OSError:
+                return None, f"{file} is gone"
+            texts[path] = (orig, orig)
+        orig, text = texts[path]
         n = text.count(old)
         if n != 1:
-            return "no longer applies", f"snippet found {n} times: {old.strip()[:60]!r}"
-        text = text.replace(old, new)
-    try:
+            return None, f"snippet found {n} times in {file}: {old.strip()[:60]!r}"
+        texts[path] = (orig, text.replace(old, new))
+    return texts, None
+
+
+def applies(tree, m):
+    return mutated(tree, m)[1]
+
+
+def write_all(texts, which):
+    for path, pair in texts.items():
         with open(path, "w") as f:
-            f.write(text)
+            f.write(pair[which])
+
+
+def mutate(slot, m):
+    """Apply m in slot, build, test, restore. Returns (verdict, detail)."""
+    texts, why = mutated(slot, m)
+    if why:
+        return "no longer applies", why
+    try:
+        write_all(texts, 1)
         ok, out = build(slot, m.unit)
         if not ok:
             return "build failed", out.strip().splitlines()[-1:] or ""
@@ -256,8 +291,7 @@ def mutate(slot, m):
             return "caught", failed[0]
         return "survived", "every named test passed"
     finally:
-        with open(path, "w") as f:
-            f.write(orig)
+        write_all(texts, 0)
 
 
 def baseline(slot, units, patterns):
@@ -280,13 +314,20 @@ def main():
     ap.add_argument("-j", type=int, default=2)
     ap.add_argument("-k", default="", help="only mutations whose name contains one of these (comma list)")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--check", action="store_true", help="only say which mutations still apply")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     todo = [m for m in MUTATIONS if any(k in m.name for k in a.k.split(","))]
     if a.list:
         for m in todo:
-            print(f"{m.name:28} {m.file:14} {' '.join(m.unit + m.e2e)}")
+            print(f"{m.name:30} {m.file:14} {' '.join(m.unit + m.e2e)}")
         return 0
+    if a.check:
+        stale = [(m, why) for m in todo for why in [applies(ROOT, m)] if why]
+        for m, why in stale:
+            print(f"{m.name}: no longer applies ({why})")
+        print(f"{len(todo) - len(stale)}/{len(todo)} mutations apply")
+        return 1 if stale else 0
     jobs = max(1, min(a.j, 2, len(todo)))
     t0 = time.monotonic()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
