@@ -24,7 +24,7 @@ int kubesrc_resolve(struct app *a, const char *flag, const char *context, char *
                             "overrides the kubeconfig (unset it to use one)");
         return 0;
     }
-    struct kubeconfig_where w = {flag, context, getenv("KUBECONFIG"), getenv("HOME"),
+    struct kubeconfig_where w = {flag, context, a->cfg.kubeconfig, getenv("HOME"),
                                  getenv("KUBERNETES_SERVICE_HOST") != NULL};
     enum kubeconfig_found f = kubeconfig_load(&w, &kc, err, errlen);
     if (f != KUBECONFIG_LOADED) return f == KUBECONFIG_IN_CLUSTER ? 0 : -1;
