@@ -78,9 +78,11 @@ int kubesrc_job_creds(const struct app *a, struct kube_cfg *k, char *err, size_t
     static struct tls_client_cert cert;
     const struct kubeconfig *kc = a->kc;
     if (!kc) return 0;
+    if (kc->proxy_url[0]) k->proxy = kc->proxy_url;
+    /* Never credentials over plain http:// (as with KUBE_API_URL). */
+    if (!k->api.https) return 0;
     k->token_file = kc->token_file[0] ? kc->token_file : NULL;
     k->token = kc->token;
-    if (kc->proxy_url[0]) k->proxy = kc->proxy_url;
     const char *cpem = kc->cert_pem, *kpem = kc->key_pem;
     size_t clen = kc->cert_len, klen = kc->key_len;
     if (kc->has_exec) {

@@ -373,6 +373,24 @@ def test_nothing_configured_says_how():
     assert code == 1 and "KUBE_API_URL is set" in err, err
 
 
+def test_no_credentials_over_plain_http():
+    """A kubeconfig whose server is http:// (a kubectl proxy) never sends
+    its token or runs its plugin there."""
+    from standins.kubeauth import AuthKube as K
+    plain = K(token=None)
+    plain.add_deployment("default", "web", containers=[("web", "registry.example/web:1.0")])
+    plain.start()
+    try:
+        cfg = kubeconfig(os.path.join(tmp, "plain.yaml"), [("p", {"server": plain.url})],
+                         [("u", "token: " + TOKEN)], [("x", {"cluster": "p", "user": "u"})], "x")
+        code, out, err = run("status", "web", "--kubeconfig", cfg)
+        assert code == 0, err
+        assert plain.requests and all("Authorization" not in r["headers"]
+                                      for r in plain.requests)
+    finally:
+        plain.stop()
+
+
 def check_env(**extra):
     cfg = os.path.join(tmp, "check.yaml")
     kubeconfig(cfg, [("c", {"certificate-authority-data": b64(ca.cert), "server": tokkube.url})],
