@@ -314,6 +314,81 @@ TEST(exec_fields)
     kubeconfig_free(&k);
 }
 
+/* As `aws eks update-kubeconfig` and `gcloud container clusters
+ * get-credentials` write them (names with colons, env: null, long hints). */
+TEST(eks_and_gke_shapes)
+{
+    struct kubeconfig k;
+    put("eks.yaml",
+        "apiVersion: v1\n"
+        "clusters:\n"
+        "- cluster:\n"
+        "    certificate-authority-data: " CA_B64 "\n"
+        "    server: https://ABCD.gr7.us-east-1.eks.amazonaws.com\n"
+        "  name: arn:aws:eks:us-east-1:123456789012:cluster/prod\n"
+        "contexts:\n"
+        "- context:\n"
+        "    cluster: arn:aws:eks:us-east-1:123456789012:cluster/prod\n"
+        "    user: arn:aws:eks:us-east-1:123456789012:cluster/prod\n"
+        "  name: arn:aws:eks:us-east-1:123456789012:cluster/prod\n"
+        "current-context: arn:aws:eks:us-east-1:123456789012:cluster/prod\n"
+        "kind: Config\n"
+        "preferences: {}\n"
+        "users:\n"
+        "- name: arn:aws:eks:us-east-1:123456789012:cluster/prod\n"
+        "  user:\n"
+        "    exec:\n"
+        "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+        "      args:\n"
+        "      - --region\n"
+        "      - us-east-1\n"
+        "      - eks\n"
+        "      - get-token\n"
+        "      - --cluster-name\n"
+        "      - prod\n"
+        "      command: aws\n"
+        "      env: null\n"
+        "      interactiveMode: IfAvailable\n"
+        "      provideClusterInfo: false\n",
+        0600);
+    CHECK_EQ(load(at("eks.yaml"), NULL, NULL, &k), KUBECONFIG_LOADED);
+    CHECK_STR(k.exec.command, "aws");
+    CHECK_STR(k.exec.argv[6], "prod");
+    CHECK(k.exec.env[0] == NULL);
+    kubeconfig_free(&k);
+    put("gke.yaml",
+        "apiVersion: v1\n"
+        "clusters:\n"
+        "- cluster:\n"
+        "    certificate-authority-data: " CA_B64 "\n"
+        "    server: https://34.118.1.2\n"
+        "  name: gke_proj_europe-west1_prod\n"
+        "contexts:\n"
+        "- context:\n"
+        "    cluster: gke_proj_europe-west1_prod\n"
+        "    user: gke_proj_europe-west1_prod\n"
+        "  name: gke_proj_europe-west1_prod\n"
+        "current-context: gke_proj_europe-west1_prod\n"
+        "kind: Config\n"
+        "preferences: {}\n"
+        "users:\n"
+        "- name: gke_proj_europe-west1_prod\n"
+        "  user:\n"
+        "    exec:\n"
+        "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+        "      command: gke-gcloud-auth-plugin\n"
+        "      installHint: Install gke-gcloud-auth-plugin for use with kubectl by following\n"
+        "        "
+        "https://cloud.google.com/kubernetes-engine/docs/how-to/"
+        "cluster-access-for-kubectl#install_plugin\n"
+        "      provideClusterInfo: true\n",
+        0600);
+    CHECK_EQ(load(at("gke.yaml"), NULL, NULL, &k), KUBECONFIG_LOADED);
+    if (err[0]) printf("  %s\n", err);
+    CHECK(k.exec.install_hint && strstr(k.exec.install_hint, "following https://cloud.google"));
+    kubeconfig_free(&k);
+}
+
 TEST(exec_args_limit)
 {
     struct kubeconfig k;
@@ -535,6 +610,7 @@ int main(void)
     RUN(which_source);
     RUN(refusals_say_what_to_do);
     RUN(exec_fields);
+    RUN(eks_and_gke_shapes);
     RUN(exec_args_limit);
     RUN(file_count_limit);
     RUN(base64);
