@@ -18,6 +18,10 @@ struct kube_cfg {
     const char *token;      /* a bearer token held in memory (kubeconfig, exec plugin; checked
                                there by kubeconfig_token_ok), used when token_file is NULL */
     const struct tls_client_cert *client_cert; /* TLS client authentication, or NULL */
+    /* After a 401 with an in-memory token: a fresh token into tok (an exec
+     * plugin run again, as client-go does); NULL when there is no way. */
+    int (*refresh_token)(void *ctx, char *tok, size_t cap, char *err, size_t errlen);
+    void *refresh_ctx;
     const struct tls_anchors *ca;
     const char *proxy, *no_proxy;
     int timeout_s;          /* per I/O operation (IO_TIMEOUT) */

@@ -72,6 +72,19 @@ int kubesrc_anchors(struct app *a, int need_slack, char *err, size_t errlen)
 
 /* This job's credentials from the kubeconfig: an exec plugin runs here,
  * in the job (never in the parent), and a client certificate is parsed. */
+/* kube_cfg.refresh_token for an exec plugin's token: run it again. */
+static int rerun_plugin(void *ctx, char *tok, size_t cap, char *err, size_t errlen)
+{
+    const struct kubeconfig *kc = ctx;
+    struct execcred ec;
+    if (execcred_run(&kc->exec, EXECCRED_TIMEOUT, &ec, err, errlen) < 0) return -1;
+    int rc = ec.token && str_copy(tok, cap, ec.token) == 0
+                 ? 0
+                 : str_fail(err, errlen, "exec plugin: no token in its answer after a 401");
+    execcred_free(&ec);
+    return rc;
+}
+
 int kubesrc_job_creds(const struct app *a, struct kube_cfg *k, char *err, size_t errlen)
 {
     static struct execcred ec;
@@ -87,7 +100,11 @@ int kubesrc_job_creds(const struct app *a, struct kube_cfg *k, char *err, size_t
     size_t clen = kc->cert_len, klen = kc->key_len;
     if (kc->has_exec) {
         if (execcred_run(&kc->exec, EXECCRED_TIMEOUT, &ec, err, errlen) < 0) return -1;
-        if (ec.token) k->token = ec.token;
+        if (ec.token) {
+            k->token = ec.token;
+            k->refresh_token = rerun_plugin;
+            k->refresh_ctx = (void *)kc;
+        }
         if (ec.cert_pem) {
             cpem = ec.cert_pem, kpem = ec.key_pem;
             clen = ec.cert_len, klen = ec.key_len;

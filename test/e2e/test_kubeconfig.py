@@ -274,6 +274,24 @@ def test_exec_plugin_token():
     agree(cfg, kube=tokkube)
 
 
+def test_exec_plugin_runs_again_after_a_401():
+    """A token the API server no longer takes (EKS tokens live 15 min):
+    the plugin runs once more and the request is retried, as client-go does."""
+    runs = os.path.join(tmp, "runs")
+    plugin("rotating", 'echo run >> %s\n'
+           'if [ "$(wc -l < %s)" -eq 1 ]; then t=old-token; else t="$PLUGIN_TOKEN"; fi\n'
+           'printf \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",'
+           '"status":{"token":"%%s"}}\' "$t"\n' % (runs, runs))
+    cfg = exec_config("rotating.yaml", "./rotating")
+    n0 = len(tokkube.requests)
+    code, out, err = run("status", "web", "--kubeconfig", cfg)
+    assert code == 0, err
+    with open(runs) as f:
+        assert len(f.read().splitlines()) == 2
+    auth = [r["headers"]["Authorization"] for r in tokkube.requests[n0:]]
+    assert auth[0] == "Bearer old-token" and auth[-1] == "Bearer " + TOKEN, auth
+
+
 def test_exec_plugin_expired_token_is_refused():
     plugin("expired", 'printf \'{"apiVersion":"client.authentication.k8s.io/v1",'
            '"kind":"ExecCredential","status":{"token":"%s",'
