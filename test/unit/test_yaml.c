@@ -100,6 +100,28 @@ TEST(indented_sequences_and_nesting)
     yaml_free(r);
 }
 
+/* minikube's cluster extensions: commas and colons inside plain values. */
+TEST(minikube_extensions)
+{
+    struct yaml_node *r = parse("clusters:\n"
+                                "- cluster:\n"
+                                "    certificate-authority: /home/u/.minikube/ca.crt\n"
+                                "    extensions:\n"
+                                "    - extension:\n"
+                                "        last-update: Mon, 30 Nov 2026 10:00:00 UTC\n"
+                                "        provider: minikube.sigs.k8s.io\n"
+                                "        version: v1.32.0\n"
+                                "      name: cluster_info\n"
+                                "    server:\thttps://192.168.49.2:8443\n"
+                                "  name: minikube\n");
+    const struct yaml_node *c = path(r, "clusters", 0, "cluster");
+    CHECK_STR(yaml_str(yaml_get(c, "server")), "https://192.168.49.2:8443");
+    const struct yaml_node *ext = yaml_get(yaml_get(c, "extensions")->kids, "extension");
+    CHECK_STR(yaml_str(yaml_get(ext, "last-update")), "Mon, 30 Nov 2026 10:00:00 UTC");
+    CHECK_STR(yaml_str(path(r, "clusters", 0, "name")), "minikube");
+    yaml_free(r);
+}
+
 TEST(scalars)
 {
     struct yaml_node *r = parse("a: 'it''s # not a comment'\n"
@@ -345,6 +367,7 @@ int main(void)
 {
     RUN(kubeadm_shape);
     RUN(indented_sequences_and_nesting);
+    RUN(minikube_extensions);
     RUN(scalars);
     RUN(literal_blocks);
     RUN(json_documents);
