@@ -220,6 +220,8 @@ static int make_spec(const struct cmd_input *in, const struct command *cmd, cons
     copy_field(sp->channel_id, sizeof sp->channel_id, in->channel_id);
     str_clean_name(sp->channel_name, sizeof sp->channel_name, in->channel_name);
     copy_field(sp->response_url, sizeof sp->response_url, in->response_url);
+    copy_field(sp->peer, sizeof sp->peer, in->peer);
+    copy_field(sp->client, sizeof sp->client, in->client);
     return sp->user_id[0] && sp->response_url[0] ? 0 : -1;
 }
 
@@ -449,7 +451,9 @@ void route_job_result(void *arg, struct job *job, long long now_ms)
                        .error = r->ok ? NULL : r->error,
                        .job = job->id,
                        .duration_ms = now_ms - job->started_ms,
-                       .exit_status = -1};
+                       .exit_status = -1,
+                       .peer = job->spec.peer[0] ? job->spec.peer : NULL,
+                       .client = job->spec.client[0] ? job->spec.client : NULL};
     audit_write(&au);
 }
 
@@ -512,7 +516,9 @@ void route_job_done(void *arg, struct job *job, int wstatus, long long now_ms)
                        .job = job->id,
                        .duration_ms = now_ms - job->started_ms,
                        .exit_status =
-                           WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus)};
+                           WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus),
+                       .peer = job->spec.peer[0] ? job->spec.peer : NULL,
+                       .client = job->spec.client[0] ? job->spec.client : NULL};
     audit_write(&au);
     if ((jr == JOB_KILLED || jr == JOB_CRASHED) && job->spec.response_url[0])
         notice_lost_job(a, job, why);
