@@ -14,6 +14,8 @@
 #include "slack.h"
 #include "str.h"
 
+static int lease_config(struct config *c, char *err, size_t errlen);
+
 static const char *env(const char *name)
 {
     const char *v = getenv(name);
@@ -277,6 +279,8 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
                 errlen) < 0)
         return -1;
 
+    if (lease_config(c, err, errlen) < 0) return -1;
+
     /* Egress proxy: the lowercase names are what curl and Go read too. */
     const char *px = env("HTTPS_PROXY");
     if (!px) px = env("https_proxy");
@@ -289,6 +293,43 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
     if (np && str_copy(c->no_proxy, sizeof c->no_proxy, np) < 0)
         return fail(err, errlen, "NO_PROXY", "too long");
     return 0;
+}
+
+/* LEASE_NAMESPACE, else the service account's `namespace` file beside the
+ * token (in a pod: the pod's namespace; elsewhere usually absent, and then
+ * the lock stays in-process); POD_NAME, else the hostname. */
+static int lease_config(struct config *c, char *err, size_t errlen)
+{
+    const char *v = env("LEASE_NAMESPACE");
+    char path[300], buf[K8S_NS_MAX + 2];
+    if (v && (str_copy(c->lease_namespace, sizeof c->lease_namespace, v) < 0 || !is_label(v)))
+        return fail(err, errlen, "LEASE_NAMESPACE", "must be a namespace name (DNS-1123 label)");
+    const char *slash = strrchr(c->kube_token_file, '/');
+    int fd = -1;
+    if (!v && slash &&
+        snprintf(path, sizeof path, "%.*s/namespace", (int)(slash - c->kube_token_file),
+                 c->kube_token_file) < (int)sizeof path)
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+        buf[n > 0 ? n : 0] = 0;
+        if (!is_label(buf)) return fail(err, errlen, path, "does not hold a namespace name");
+        str_copy(c->lease_namespace, sizeof c->lease_namespace, buf);
+    }
+    v = env("POD_NAME");
+    if (!v && gethostname(buf, sizeof buf) == 0) {
+        buf[sizeof buf - 1] = 0;
+        v = buf;
+    }
+    if (!v || str_copy(c->pod_name, sizeof c->pod_name, v) < 0)
+        return fail(err, errlen, "POD_NAME", "unset and no hostname, or longer than 253 bytes");
+    for (const char *p = c->pod_name; *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == 0x7f)
+            return fail(err, errlen, "POD_NAME", "must not hold spaces or control characters");
+    return env_int("LEASE_DURATION", LEASE_DURATION_DEFAULT, 3, 3600, &c->lease_duration, err,
+                   errlen);
 }
 
 int config_namespace_allowed(const struct config *c, const char *ns)
@@ -335,6 +376,9 @@ void config_describe(const struct config *c, struct jw *w)
     jw_kstr(w, "no_proxy", c->no_proxy);
     jw_kint(w, "rollout_timeout", c->rollout_timeout);
     jw_kint(w, "job_timeout", c->job_timeout);
+    jw_kstr(w, "lease_namespace", c->lease_namespace);
+    jw_kstr(w, "pod_name", c->pod_name);
+    jw_kint(w, "lease_duration", c->lease_duration);
     jw_kint(w, "max_jobs", c->max_jobs);
     jw_kint(w, "max_conns", c->max_conns);
     jw_kint(w, "header_timeout", c->header_timeout);

@@ -44,6 +44,8 @@
 #define MAX_JOBS_LIMIT 256     /* upper bound accepted for MAX_JOBS. */
 #define JOB_DEADLINE_SLACK 120 /* s a child may run past ROLLOUT_TIMEOUT before it is killed. */
 #define ROLLOUT_TIMEOUT_DEFAULT 300
+#define LEASE_DURATION_DEFAULT                                                                     \
+    60 /* s a lock Lease lives unrenewed (LEASE_DURATION); renewed every third. */
 
 /* Child I/O (src/tls, src/httpc, src/kube). */
 #define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */
