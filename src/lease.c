@@ -105,6 +105,8 @@ int lease_time_parse(const char *s, size_t n, long long *ms)
         if (oh < 0 || om < 0 || oh > 23 || om > 59) return -1;
         off = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
         i += 6;
+    } else {
+        return -1; /* a zone is required */
     }
     if (i != n) return -1;
     long long secs =
