@@ -429,24 +429,18 @@ void lease_release(struct lease_hold *h)
     }
     if (!h->held) return;
     h->held = 0;
-    char msg[600], body[256];
+    /* Hand it back with an update of the version we read (the Role allows
+     * get, create and update only): a take-over in between wins with 409. */
+    char msg[600];
     struct lease_rec cur;
     if (kapi_read_token(&h->j, msg, sizeof msg) < 0 ||
         lease_call(h, "GET", NULL, &cur, msg, sizeof msg) != IO_OK ||
         strcmp(cur.holder, h->c.me) != 0)
         return;
-    /* Delete only the version we read: a take-over in between wins. */
-    struct jw w;
-    jw_init(&w, body, sizeof body);
-    jw_obj_begin(&w);
-    jw_kstr(&w, "apiVersion", "v1");
-    jw_kstr(&w, "kind", "DeleteOptions");
-    jw_key(&w, "preconditions");
-    jw_obj_begin(&w);
-    jw_kstr(&w, "resourceVersion", cur.rv);
-    jw_obj_end(&w);
-    jw_obj_end(&w);
-    if (jw_finish(&w) > 0) lease_call(h, "DELETE", body, NULL, msg, sizeof msg);
+    memcpy(h->rec.rv, cur.rv, sizeof cur.rv);
+    h->rec.holder[0] = h->rec.user[0] = h->rec.verb[0] = 0;
+    h->rec.renew_ms = wall_ms();
+    lease_write(h, "PUT", msg, sizeof msg);
 }
 
 int lease_job_begin(const struct config *cfg, const struct kube_cfg *k, const struct job_spec *sp,

@@ -112,8 +112,9 @@ enum lease_take lease_take(struct lease_hold *h, const struct lease_cfg *c,
  * resourceVersion; it stops when the job closes its pipe or dies (POLLHUP),
  * or when an update fails with 409 (the Lease was taken over). 0 or -1. */
 int lease_renew_start(struct lease_hold *h);
-/* Stop the renewer, then delete the Lease if it is still ours (precondition:
- * the resourceVersion read). Best effort: a Lease left behind expires. */
+/* Stop the renewer, then hand the Lease back if it is still ours: an update
+ * with an empty holder carrying the resourceVersion read. Best effort: a
+ * Lease left behind expires. */
 void lease_release(struct lease_hold *h);
 
 /* The job child's whole use of Leases: for a job that locks (sp->locks)

@@ -134,12 +134,12 @@ def test_same_deploy_to_both_replicas_one_deploys_other_told_who():
         assert text.startswith(":white_check_mark:"), text
         # exactly one patch reached the deployment
         assert len(patches("svc-both")) == 1, patches("svc-both")
-        # released at the end: deleted with the resourceVersion it read
-        wait_until(lambda: holder("svc-both") is None, what="the Lease released")
-        dels = lease_requests("DELETE", "svc-both")
-        assert len(dels) == 1 and dels[0]["json"]["preconditions"]["resourceVersion"], dels
-        out = kubectl("get", "lease", "-n", LNS, "-o", "name")
-        assert "svc-both" not in out, out
+        # released at the end: an update to no holder, with the version it read
+        wait_until(lambda: not holder("svc-both"), what="the Lease released")
+        last = lease_requests("PUT", "svc-both")[-1]["json"]
+        assert last["spec"]["holderIdentity"] == "" and last["metadata"]["resourceVersion"], last
+        assert kubectl("get", "lease", lease_name("svc-both"), "-n", LNS, "-o",
+                       "jsonpath={.spec.holderIdentity}") == ""
         # both pods wrote an accepted and a job_end audit line
         srv = {"alice": st.server, "bob": pod_b}
         assert srv[loser].wait_audit(event="job_end", target=f"{NS}/svc-both",
@@ -164,7 +164,7 @@ def test_lease_left_by_a_dead_pod_is_taken_over_once_expired():
     assert first["spec"]["leaseTransitions"] == 1
     assert first["metadata"]["annotations"]["deploy-api/user"] == "alice"
     assert len(patches("svc-dead")) == 1
-    wait_until(lambda: holder("svc-dead") is None, what="the Lease released")
+    wait_until(lambda: not holder("svc-dead"), what="the Lease released")
 
 
 def test_lease_held_by_a_live_pod_refuses_without_patching():
@@ -177,7 +177,7 @@ def test_lease_held_by_a_live_pod_refuses_without_patching():
     assert patches("svc-held") == []
     after = st.kube.get_lease(LNS, lease_name("svc-held"))
     assert after["metadata"]["resourceVersion"] == held["metadata"]["resourceVersion"]
-    assert lease_requests("DELETE", "svc-held") == []
+    assert lease_requests("PUT", "svc-held") == []
     assert pod_b.wait_audit(event="job_end", target=f"{NS}/svc-held", result="failed",
                             error="locked by another replica")
 
@@ -200,12 +200,10 @@ def test_lease_renewed_during_a_long_rollout_then_released():
         assert not posts(path)
         st.kube.complete_rollout(NS, "svc-renew")
         assert wait_post(path).startswith(":white_check_mark:")
-        wait_until(lambda: holder("svc-renew") is None, what="the Lease released")
-        n = len(lease_requests("PUT", "svc-renew"))
-        # the renewer stopped with the job: no update after the release
+        wait_until(lambda: not holder("svc-renew"), what="the Lease released")
+        # the renewer stopped with the job: the release was the last update
         st.server.wait_audit(event="job_end", target=f"{NS}/svc-renew")
-        assert len(lease_requests("PUT", "svc-renew")) == n
-        assert st.kube.get_lease(LNS, lease_name("svc-renew")) is None
+        assert lease_requests("PUT", "svc-renew")[-1]["json"]["spec"]["holderIdentity"] == ""
     finally:
         st.kube.rollout_mode = "ok"
 
@@ -213,7 +211,7 @@ def test_lease_renewed_during_a_long_rollout_then_released():
 def test_lock_holds_across_rollback_between_replicas():
     path, _ = send(st.server, "svc-rb 1.4")
     assert wait_post(path).startswith(":white_check_mark:")
-    wait_until(lambda: holder("svc-rb") is None, what="the Lease released")
+    wait_until(lambda: not holder("svc-rb"), what="the Lease released")
     st.server.wait_audit(event="job_end", target=f"{NS}/svc-rb")  # the pod's own lock free
     st.kube.rollout_mode = "stuck"
     try:
@@ -232,7 +230,7 @@ def test_lock_holds_across_rollback_between_replicas():
         st.kube.complete_rollout(NS, "svc-rb")
         assert wait_post(rb_path).startswith(":white_check_mark:")
         assert len(patches("svc-rb")) == 2, patches("svc-rb")  # not 1.5
-        wait_until(lambda: holder("svc-rb") is None, what="the Lease released")
+        wait_until(lambda: not holder("svc-rb"), what="the Lease released")
     finally:
         st.kube.rollout_mode = "ok"
 
