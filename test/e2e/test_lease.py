@@ -24,7 +24,7 @@ ENV = {"LEASE_NAMESPACE": LNS, "POD_NAME": "pod-a", "LEASE_DURATION": "6",
        "ROLLOUT_TIMEOUT": "60"}
 BUSY = re.compile(r"(\S+) is already being deployed by @(\w+) \((?:(\w+), )?pod ([\w-]+)\) "
                   r"since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
-NAMES = ("svc-both", "svc-dead", "svc-held", "svc-renew", "svc-rb", "svc-rbac", "svc-off",
+NAMES = ("svc-same", "svc-both", "svc-dead", "svc-held", "svc-renew", "svc-rb", "svc-rbac", "svc-off",
          "svc-nsfile")
 
 
@@ -89,6 +89,12 @@ def kubectl(*args):
     return r.stdout
 
 
+def finish(name, n=1):
+    """Complete the stuck rollout once the job's patch (the n-th) is in."""
+    wait_until(lambda: len(patches(name)) >= n, what=f"patch {n} of {name}")
+    st.kube.complete_rollout(NS, name)
+
+
 def holder(name):
     lease = st.kube.get_lease(LNS, lease_name(name))
     return lease and lease["spec"].get("holderIdentity")
@@ -129,7 +135,7 @@ def test_same_deploy_to_both_replicas_one_deploys_other_told_who():
         assert kubectl("get", "lease", lease_name("svc-both"), "-n", LNS, "-o",
                        "jsonpath={.spec.holderIdentity}") == win_pod
         assert not posts(got[winner][0]), posts(got[winner][0])
-        st.kube.complete_rollout(NS, "svc-both")
+        finish("svc-both")
         text = wait_post(got[winner][0])
         assert text.startswith(":white_check_mark:"), text
         # exactly one patch reached the deployment
@@ -145,6 +151,25 @@ def test_same_deploy_to_both_replicas_one_deploys_other_told_who():
         assert srv[loser].wait_audit(event="job_end", target=f"{NS}/svc-both",
                                      result="failed")
         assert srv[winner].wait_audit(event="job_end", target=f"{NS}/svc-both", result="ok")
+    finally:
+        st.kube.rollout_mode = "ok"
+
+
+def test_same_pod_conflict_is_still_answered_in_the_ack():
+    st.kube.rollout_mode = "stuck"
+    try:
+        path, _ = send(st.server, "svc-same 2.0")
+        wait_until(lambda: holder("svc-same") == "pod-a", what="the Lease taken")
+        _, ack = send(st.server, "svc-same 2.1", "bob")
+        assert "already being deployed by <@UALICE>" in ack["text"], ack
+        # the second command never reached the API: one create, one patch
+        assert len(st.kube.requests_matching(method="POST", path="/leases")) >= 1
+        assert [r["json"]["metadata"]["annotations"]["deploy-api/user"]
+                for r in st.kube.requests_matching(method="POST", path="/leases")
+                if r["json"]["metadata"]["name"] == lease_name("svc-same")] == ["alice"]
+        finish("svc-same")
+        assert wait_post(path).startswith(":white_check_mark:")
+        assert len(patches("svc-same")) == 1
     finally:
         st.kube.rollout_mode = "ok"
 
@@ -198,7 +223,7 @@ def test_lease_renewed_during_a_long_rollout_then_released():
         assert renewed["spec"]["renewTime"] > first["spec"]["renewTime"]
         assert holder("svc-renew") == "pod-a"
         assert not posts(path)
-        st.kube.complete_rollout(NS, "svc-renew")
+        finish("svc-renew")
         assert wait_post(path).startswith(":white_check_mark:")
         wait_until(lambda: not holder("svc-renew"), what="the Lease released")
         # the renewer stopped with the job: the release was the last update
@@ -227,7 +252,7 @@ def test_lock_holds_across_rollback_between_replicas():
         m = BUSY.search(wait_post(path))
         assert m and m.group(1, 2, 3, 4) == (f"{NS}/svc-rb", "alice", "rollback", "pod-a"), \
             posts(path)
-        st.kube.complete_rollout(NS, "svc-rb")
+        finish("svc-rb", 2)
         assert wait_post(rb_path).startswith(":white_check_mark:")
         assert len(patches("svc-rb")) == 2, patches("svc-rb")  # not 1.5
         wait_until(lambda: not holder("svc-rb"), what="the Lease released")
