@@ -372,6 +372,8 @@ enum lease_take lease_take(struct lease_hold *h, const struct lease_cfg *c,
     return LEASE_ERROR;
 }
 
+#define RENEWER_LOST 2 /* the renewer's exit status when the Lease was taken over */
+
 /* The renewer's life: renew every third of the duration until the job's
  * pipe closes, the Lease is lost (409) or the job's time is up. */
 static void renewer(struct lease_hold *h, int fd)
@@ -389,7 +391,7 @@ static void renewer(struct lease_hold *h, int fd)
         if (lease_write(h, "PUT", msg, sizeof msg) == IO_CONFLICT) {
             fprintf(stderr, "deploy-api: Lease %s/%s was taken over; stopped renewing\n", h->c.lns,
                     h->name);
-            _exit(2);
+            _exit(RENEWER_LOST);
         }
     }
     _exit(0);
@@ -419,10 +421,15 @@ int lease_renew_start(struct lease_hold *h)
 void lease_release(struct lease_hold *h)
 {
     if (h->renewer > 0) {
-        /* It may be inside a PUT: the read below sees what it left. */
-        kill(h->renewer, SIGKILL);
-        while (waitpid(h->renewer, NULL, 0) < 0 && errno == EINTR) {
+        int st = 0;
+        pid_t r = waitpid(h->renewer, &st, WNOHANG);
+        if (r == 0) {
+            /* It may be inside a PUT: the read below sees what it left. */
+            kill(h->renewer, SIGKILL);
+            while (waitpid(h->renewer, &st, 0) < 0 && errno == EINTR) {
+            }
         }
+        h->lost = r == h->renewer && WIFEXITED(st) && WEXITSTATUS(st) == RENEWER_LOST;
         h->renewer = 0;
         close(h->renew_fd);
         h->renew_fd = -1;
@@ -434,9 +441,12 @@ void lease_release(struct lease_hold *h)
     char msg[600];
     struct lease_rec cur;
     if (kapi_read_token(&h->j, msg, sizeof msg) < 0 ||
-        lease_call(h, "GET", NULL, &cur, msg, sizeof msg) != IO_OK ||
-        strcmp(cur.holder, h->c.me) != 0)
+        lease_call(h, "GET", NULL, &cur, msg, sizeof msg) != IO_OK)
         return;
+    if (strcmp(cur.holder, h->c.me) != 0) {
+        h->lost = 1; /* someone else holds it now: theirs to keep */
+        return;
+    }
     memcpy(h->rec.rv, cur.rv, sizeof cur.rv);
     h->rec.holder[0] = h->rec.user[0] = h->rec.verb[0] = 0;
     h->rec.renew_ms = wall_ms();
@@ -469,7 +479,11 @@ int lease_job_begin(const struct config *cfg, const struct kube_cfg *k, const st
     return -1;
 }
 
-void lease_job_end(struct lease_hold *h)
+void lease_job_end(struct lease_hold *h, struct kube_result *res)
 {
     lease_release(h);
+    if (!h->lost) return;
+    size_t n = strlen(res->text);
+    snprintf(res->text + n, sizeof res->text - n,
+             "\n(Note: the lock was taken over by another holder while this ran.)");
 }

@@ -92,6 +92,7 @@ struct lease_hold {
     char name[LEASE_NAME_MAX + 1];
     struct lease_rec rec; /* what we wrote last (rv: its resourceVersion) */
     pid_t renewer;        /* 0: none */
+    int lost;             /* the Lease was taken over while the job ran */
     int renew_fd;         /* write end the renewer watches; closing it stops it */
 };
 
@@ -112,7 +113,8 @@ enum lease_take lease_take(struct lease_hold *h, const struct lease_cfg *c,
  * resourceVersion; it stops when the job closes its pipe or dies (POLLHUP),
  * or when an update fails with 409 (the Lease was taken over). 0 or -1. */
 int lease_renew_start(struct lease_hold *h);
-/* Stop the renewer, then hand the Lease back if it is still ours: an update
+/* Stop the renewer, then hand the Lease back if it is still ours (h->lost
+ * when the renewer or the read found it taken over): an update
  * with an empty holder carrying the resourceVersion read. Best effort: a
  * Lease left behind expires. */
 void lease_release(struct lease_hold *h);
@@ -123,7 +125,8 @@ void lease_release(struct lease_hold *h);
  * the user's text (busy) or the reason. */
 int lease_job_begin(const struct config *cfg, const struct kube_cfg *k, const struct job_spec *sp,
                     struct lease_hold *h, struct kube_result *res);
-/* Release what lease_job_begin took (nothing when nothing is held). */
-void lease_job_end(struct lease_hold *h);
+/* Release what lease_job_begin took (nothing when nothing is held); when
+ * another replica took the Lease over while the job ran, res->text says so. */
+void lease_job_end(struct lease_hold *h, struct kube_result *res);
 
 #endif

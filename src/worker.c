@@ -80,7 +80,7 @@ static int run_leased(const struct app *a, const struct job_spec *sp, struct kub
         lease_job_begin(&a->cfg, &k, sp, &lh, res) < 0)
         return -1;
     int rc = worker_run_command(a, sp, res);
-    lease_job_end(&lh);
+    lease_job_end(&lh, res);
     return rc;
 }
 

@@ -17,6 +17,10 @@ from lib import Server, Stack, wait_until
 
 st = None
 pod_b = None
+
+
+class Skip(Exception):
+    """run.py reports a test that raises an exception of this name as SKIP."""
 LNS = "deploy-api-system"
 NS = "default"
 # renewal every LEASE_DURATION / 3 = 2 s, so a test sees one quickly
@@ -24,7 +28,7 @@ ENV = {"LEASE_NAMESPACE": LNS, "POD_NAME": "pod-a", "LEASE_DURATION": "6",
        "ROLLOUT_TIMEOUT": "60"}
 BUSY = re.compile(r"(\S+) is already being deployed by @(\w+) \((?:(\w+), )?pod ([\w-]+)\) "
                   r"since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
-NAMES = ("svc-same", "svc-both", "svc-dead", "svc-held", "svc-renew", "svc-rb", "svc-rbac", "svc-off",
+NAMES = ("svc-same", "svc-both", "svc-kubectl", "svc-lost", "svc-dead", "svc-held", "svc-renew", "svc-rb", "svc-rbac", "svc-off",
          "svc-nsfile")
 
 
@@ -71,7 +75,8 @@ def lease_requests(method, name):
 
 
 def kubectl(*args):
-    """Real kubectl against the stand-in (token, CA, the API's DNS name)."""
+    """Real kubectl (/usr/bin/kubectl) against the stand-in: the token, the
+    CA and the API's DNS name in a kubeconfig."""
     d = os.path.join(st.dir, "kubectl")
     os.makedirs(d, exist_ok=True)
     cfg = os.path.join(d, "config")
@@ -130,10 +135,6 @@ def test_same_deploy_to_both_replicas_one_deploys_other_told_who():
         assert lease["spec"]["holderIdentity"] == win_pod
         assert lease["metadata"]["annotations"]["deploy-api/user"] == winner
         assert lease["spec"]["leaseDurationSeconds"] == 6, lease
-        # real kubectl lists and reads it
-        assert lease_name("svc-both") in kubectl("get", "lease", "-n", LNS)
-        assert kubectl("get", "lease", lease_name("svc-both"), "-n", LNS, "-o",
-                       "jsonpath={.spec.holderIdentity}") == win_pod
         assert not posts(got[winner][0]), posts(got[winner][0])
         finish("svc-both")
         text = wait_post(got[winner][0])
@@ -144,8 +145,6 @@ def test_same_deploy_to_both_replicas_one_deploys_other_told_who():
         wait_until(lambda: not holder("svc-both"), what="the Lease released")
         last = lease_requests("PUT", "svc-both")[-1]["json"]
         assert last["spec"]["holderIdentity"] == "" and last["metadata"]["resourceVersion"], last
-        assert kubectl("get", "lease", lease_name("svc-both"), "-n", LNS, "-o",
-                       "jsonpath={.spec.holderIdentity}") == ""
         # both pods wrote an accepted and a job_end audit line
         srv = {"alice": st.server, "bob": pod_b}
         assert srv[loser].wait_audit(event="job_end", target=f"{NS}/svc-both",
@@ -170,6 +169,27 @@ def test_same_pod_conflict_is_still_answered_in_the_ack():
         finish("svc-same")
         assert wait_post(path).startswith(":white_check_mark:")
         assert len(patches("svc-same")) == 1
+    finally:
+        st.kube.rollout_mode = "ok"
+
+
+def test_real_kubectl_reads_the_leases():
+    if not shutil.which("kubectl"):
+        raise Skip("kubectl is not installed")
+    st.kube.rollout_mode = "stuck"
+    try:
+        path, _ = send(pod_b, "svc-kubectl 2.0", "bob")
+        wait_until(lambda: holder("svc-kubectl") == "pod-b", what="the Lease taken")
+        assert lease_name("svc-kubectl") in kubectl("get", "lease", "-n", LNS)
+        got = json.loads(kubectl("get", "lease", lease_name("svc-kubectl"), "-n", LNS, "-o",
+                                 "json"))
+        assert got["spec"]["holderIdentity"] == "pod-b", got
+        assert got["metadata"]["annotations"]["deploy-api/user"] == "bob", got
+        finish("svc-kubectl")
+        assert wait_post(path).startswith(":white_check_mark:")
+        wait_until(lambda: not holder("svc-kubectl"), what="the Lease released")
+        assert kubectl("get", "lease", lease_name("svc-kubectl"), "-n", LNS, "-o",
+                       "jsonpath={.spec.holderIdentity}") == ""
     finally:
         st.kube.rollout_mode = "ok"
 
@@ -229,6 +249,28 @@ def test_lease_renewed_during_a_long_rollout_then_released():
         # the renewer stopped with the job: the release was the last update
         st.server.wait_audit(event="job_end", target=f"{NS}/svc-renew")
         assert lease_requests("PUT", "svc-renew")[-1]["json"]["spec"]["holderIdentity"] == ""
+    finally:
+        st.kube.rollout_mode = "ok"
+
+
+def test_lease_taken_over_during_the_job_is_left_alone_and_reported():
+    st.kube.rollout_mode = "stuck"
+    try:
+        path, _ = send(st.server, "svc-lost 2.0")
+        wait_until(lambda: holder("svc-lost") == "pod-a", what="the Lease taken")
+        # another holder writes over it: the next renewal gets 409
+        st.kube.put_lease(LNS, lease_name("svc-lost"), "pod-intruder", duration=3600)
+        n = len(lease_requests("PUT", "svc-lost"))
+        wait_until(lambda: len(lease_requests("PUT", "svc-lost")) > n, timeout=20,
+                   what="a renewal after the take-over")
+        finish("svc-lost")
+        text = wait_post(path)
+        assert text.startswith(":white_check_mark:"), text
+        assert "the lock was taken over by another holder while this ran" in text, text
+        # the job did not hand back a Lease that was no longer its own
+        assert holder("svc-lost") == "pod-intruder"
+        assert [r for r in lease_requests("PUT", "svc-lost")
+                if r["json"]["spec"]["holderIdentity"] == ""] == []
     finally:
         st.kube.rollout_mode = "ok"
 
