@@ -375,7 +375,9 @@ enum lease_take lease_take(struct lease_hold *h, const struct lease_cfg *c,
 #define RENEWER_LOST 2 /* the renewer's exit status when the Lease was taken over */
 
 /* The renewer's life: renew every third of the duration until the job's
- * pipe closes, the Lease is lost (409) or the job's time is up. */
+ * pipe closes, the Lease is lost (409: taken over, 404: deleted) or the
+ * job's time is up. Other failures wait for the next round: the Lease
+ * lives through two missed renewals. */
 static void renewer(struct lease_hold *h, int fd)
 {
     long long interval = (long long)h->c.duration_s * 1000 / 3, t0 = kapi_now_ms();
@@ -388,9 +390,10 @@ static void renewer(struct lease_hold *h, int fd)
         if (r != 0) _exit(0); /* the job closed its end or died */
         if (kapi_read_token(&h->j, msg, sizeof msg) < 0) continue;
         h->rec.renew_ms = wall_ms();
-        if (lease_write(h, "PUT", msg, sizeof msg) == IO_CONFLICT) {
-            fprintf(stderr, "deploy-api: Lease %s/%s was taken over; stopped renewing\n", h->c.lns,
-                    h->name);
+        enum lease_io io = lease_write(h, "PUT", msg, sizeof msg);
+        if (io == IO_CONFLICT || io == IO_GONE) {
+            fprintf(stderr, "deploy-api: Lease %s/%s was taken over or deleted; stopped renewing\n",
+                    h->c.lns, h->name);
             _exit(RENEWER_LOST);
         }
     }
@@ -440,9 +443,11 @@ void lease_release(struct lease_hold *h)
      * get, create and update only): a take-over in between wins with 409. */
     char msg[600];
     struct lease_rec cur;
-    if (kapi_read_token(&h->j, msg, sizeof msg) < 0 ||
-        lease_call(h, "GET", NULL, &cur, msg, sizeof msg) != IO_OK)
-        return;
+    enum lease_io io = IO_FAIL;
+    if (kapi_read_token(&h->j, msg, sizeof msg) == 0)
+        io = lease_call(h, "GET", NULL, &cur, msg, sizeof msg);
+    if (io == IO_GONE) h->lost = 1; /* deleted under us */
+    if (io != IO_OK) return;
     if (strcmp(cur.holder, h->c.me) != 0) {
         h->lost = 1; /* someone else holds it now: theirs to keep */
         return;
