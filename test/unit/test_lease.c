@@ -3,6 +3,10 @@
  * verdict and the user's text. */
 #include "lease.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "config.h"
 #include "t.h"
 
 /* A DNS-1123 subdomain: labels of [a-z0-9-] starting and ending alnum. */
@@ -329,6 +333,75 @@ TEST(busy_text)
     CHECK(strlen(small) < sizeof small);
 }
 
+/* The lock's settings through config_load (CLI mode: no Slack secret). */
+static struct config C;
+static char cerr[256];
+
+static int load(const char *lns, const char *pod, const char *dur, const char *token_file)
+{
+    setenv("KUBE_API_URL", "https://127.0.0.1:6443", 1);
+    setenv("KUBE_TOKEN_FILE", token_file ? token_file : "/nonexistent/dir/token", 1);
+    lns ? setenv("LEASE_NAMESPACE", lns, 1) : unsetenv("LEASE_NAMESPACE");
+    pod ? setenv("POD_NAME", pod, 1) : unsetenv("POD_NAME");
+    dur ? setenv("LEASE_DURATION", dur, 1) : unsetenv("LEASE_DURATION");
+    cerr[0] = 0;
+    return config_load(&C, CONFIG_CLI, cerr, sizeof cerr);
+}
+
+TEST(config_lease_settings)
+{
+    CHECK_EQ(load("ops-tools", "deploy-api-7c9f-x2", NULL, NULL), 0);
+    CHECK_STR(C.lease_namespace, "ops-tools");
+    CHECK_STR(C.pod_name, "deploy-api-7c9f-x2");
+    CHECK_EQ(C.lease_duration, LEASE_DURATION_DEFAULT);
+    /* outside a cluster (no namespace file): no Leases; POD_NAME: the hostname */
+    CHECK_EQ(load(NULL, NULL, NULL, NULL), 0);
+    CHECK_STR(C.lease_namespace, "");
+    char host[65] = "";
+    gethostname(host, sizeof host - 1);
+    CHECK_STR(C.pod_name, host);
+    /* LEASE_DURATION at its limits and past them */
+    CHECK_EQ(load("ops", "p", "3", NULL), 0);
+    CHECK_EQ(C.lease_duration, 3);
+    CHECK_EQ(load("ops", "p", "3600", NULL), 0);
+    CHECK_EQ(load("ops", "p", "2", NULL), -1);
+    CHECK(strstr(cerr, "LEASE_DURATION") != NULL);
+    CHECK_EQ(load("ops", "p", "3601", NULL), -1);
+    /* a namespace name, a holder identity without blanks */
+    CHECK_EQ(load("Ops_Tools", "p", NULL, NULL), -1);
+    CHECK(strstr(cerr, "LEASE_NAMESPACE") != NULL);
+    CHECK_EQ(load("ops", "pod a", NULL, NULL), -1);
+    CHECK(strstr(cerr, "POD_NAME") != NULL);
+    CHECK_EQ(load("ops", "pod\x01", NULL, NULL), -1);
+    char pod[260];
+    memset(pod, 'p', 253), pod[253] = 0;
+    CHECK_EQ(load("ops", pod, NULL, NULL), 0);
+    strcat(pod, "p");
+    CHECK_EQ(load("ops", pod, NULL, NULL), -1);
+}
+
+TEST(config_lease_namespace_from_the_service_account)
+{
+    char dir[] = "/tmp/test-lease-sa-XXXXXX", tok[64], nsf[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(tok, sizeof tok, "%s/token", dir);
+    snprintf(nsf, sizeof nsf, "%s/namespace", dir);
+    FILE *f = fopen(nsf, "w");
+    fputs("team-sa\n", f);
+    fclose(f);
+    CHECK_EQ(load(NULL, "p", NULL, tok), 0);
+    CHECK_STR(C.lease_namespace, "team-sa");
+    CHECK_EQ(load("explicit", "p", NULL, tok), 0); /* the variable wins */
+    CHECK_STR(C.lease_namespace, "explicit");
+    f = fopen(nsf, "w");
+    fputs("Not A Namespace", f);
+    fclose(f);
+    CHECK_EQ(load(NULL, "p", NULL, tok), -1);
+    CHECK(strstr(cerr, "LEASE_NAMESPACE") != NULL);
+    unlink(nsf);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(name_short_and_unambiguous);
@@ -342,5 +415,7 @@ int main(void)
     RUN(parse_holder_and_rv_limits);
     RUN(state_verdicts);
     RUN(busy_text);
+    RUN(config_lease_settings);
+    RUN(config_lease_namespace_from_the_service_account);
     return t_done();
 }
