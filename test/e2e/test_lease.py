@@ -28,7 +28,7 @@ ENV = {"LEASE_NAMESPACE": LNS, "POD_NAME": "pod-a", "LEASE_DURATION": "6",
        "ROLLOUT_TIMEOUT": "60"}
 BUSY = re.compile(r"(\S+) is already being deployed by @(\w+) \((?:(\w+), )?pod ([\w-]+)\) "
                   r"since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
-NAMES = ("svc-same", "svc-both", "svc-kubectl", "svc-lost", "svc-dead", "svc-held", "svc-renew", "svc-rb", "svc-rbac", "svc-off",
+NAMES = ("svc-same", "svc-both", "svc-kubectl", "svc-lost", "svc-deleted", "svc-dead", "svc-held", "svc-renew", "svc-rb", "svc-rbac", "svc-off",
          "svc-nsfile")
 
 
@@ -253,26 +253,43 @@ def test_lease_renewed_during_a_long_rollout_then_released():
         st.kube.rollout_mode = "ok"
 
 
-def test_lease_taken_over_during_the_job_is_left_alone_and_reported():
+def lose_lease_while_running(name, take_away):
+    """Deploy name with its rollout held, take its Lease away with
+    take_away(lease name) once the job holds it, let the rollout finish;
+    the result text."""
     st.kube.rollout_mode = "stuck"
     try:
-        path, _ = send(st.server, "svc-lost 2.0")
-        wait_until(lambda: holder("svc-lost") == "pod-a", what="the Lease taken")
-        # another holder writes over it: the next renewal gets 409
-        st.kube.put_lease(LNS, lease_name("svc-lost"), "pod-intruder", duration=3600)
-        n = len(lease_requests("PUT", "svc-lost"))
-        wait_until(lambda: len(lease_requests("PUT", "svc-lost")) > n, timeout=20,
-                   what="a renewal after the take-over")
-        finish("svc-lost")
+        path, _ = send(st.server, f"{name} 2.0")
+        wait_until(lambda: holder(name) == "pod-a", what="the Lease taken")
+        n = len(lease_requests("PUT", name))
+        take_away(lease_name(name))
+        # the next renewal finds it gone (409 or 404) and the renewer stops
+        wait_until(lambda: len(lease_requests("PUT", name)) > n, timeout=20,
+                   what="a renewal after the Lease was taken away")
+        finish(name)
         text = wait_post(path)
         assert text.startswith(":white_check_mark:"), text
         assert "the lock was taken over by another holder while this ran" in text, text
-        # the job did not hand back a Lease that was no longer its own
-        assert holder("svc-lost") == "pod-intruder"
-        assert [r for r in lease_requests("PUT", "svc-lost")
+        # the job never handed back a Lease that was no longer its own
+        assert [r for r in lease_requests("PUT", name)
                 if r["json"]["spec"]["holderIdentity"] == ""] == []
+        return text
     finally:
         st.kube.rollout_mode = "ok"
+
+
+def test_lease_taken_over_during_the_job_is_left_alone_and_reported():
+    lose_lease_while_running("svc-lost", lambda lease: st.kube.put_lease(
+        LNS, lease, "pod-intruder", duration=3600))
+    assert holder("svc-lost") == "pod-intruder"
+
+
+def test_lease_deleted_during_the_job_is_not_recreated_and_reported():
+    lose_lease_while_running("svc-deleted", lambda lease: st.kube.delete_lease(LNS, lease))
+    assert st.kube.get_lease(LNS, lease_name("svc-deleted")) is None
+    creates = [r for r in st.kube.requests_matching(method="POST", path="/leases")
+               if r["json"]["metadata"]["name"] == lease_name("svc-deleted")]
+    assert len(creates) == 1, creates
 
 
 def test_lock_holds_across_rollback_between_replicas():

@@ -1410,6 +1410,10 @@ class FakeKube(BaseServer):
             cur = self._lease_store().get((ns, name))
             return copy.deepcopy(cur)
 
+    def delete_lease(self, ns, name):
+        """Delete the Lease as an operator would (kubectl delete lease)."""
+        self._lease_op("delete", ns, name, None)
+
     def leases(self, ns):
         """Copies of the Leases in ns."""
         return self._lease_op("list", ns, None, None)[1]["items"]
