@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "lease.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -69,6 +70,20 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
     return -1;
 }
 
+/* The lock across replicas (lease.h) around the command: a Lease held
+ * while it runs when the command locks and LEASE_NAMESPACE is set. */
+static int run_leased(const struct app *a, const struct job_spec *sp, struct kube_result *res)
+{
+    static struct lease_hold lh;
+    struct kube_cfg k;
+    if (worker_kube_cfg(a, &k, res->error, sizeof res->error) == 0 &&
+        lease_job_begin(&a->cfg, &k, sp, &lh, res) < 0)
+        return -1;
+    int rc = worker_run_command(a, sp, res);
+    lease_job_end(&lh, res);
+    return rc;
+}
+
 static int post(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
                 char *err, size_t errlen)
 {
@@ -117,7 +132,7 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     result_fd = jobs_isolate_fd(result_fd);
 
     static struct kube_result res;
-    int rc = worker_run_command(a, sp, &res);
+    int rc = run_leased(a, sp, &res);
 
     /* The result reaches the parent (and its audit line) before any post:
      * a slow Slack can no longer turn a done deploy into "killed". */
