@@ -37,6 +37,7 @@ static void usage(FILE *f)
           "       deploy-api status [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api history [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api rollback [NAMESPACE/]DEPLOYMENT [REVISION]\n"
+          "       deploy-api restart [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api version\n"
           "Configuration comes from the environment; see the README.\n",
           f);
@@ -244,7 +245,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "deploy") == 0 || strcmp(argv[1], "status") == 0 ||
-        strcmp(argv[1], "history") == 0 || strcmp(argv[1], "rollback") == 0)
+        strcmp(argv[1], "history") == 0 || strcmp(argv[1], "rollback") == 0 ||
+        strcmp(argv[1], "restart") == 0)
         return cli(argc, argv);
     fprintf(stderr, "deploy-api: unknown command \"%s\"\n", argv[1]);
     usage(stderr);

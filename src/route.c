@@ -218,10 +218,12 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
         reply_slack(s, c, 0, msg);
         return;
     }
-    if (a->policy &&
-        !policy_allows(a->policy, cmd.verb, w.user_id, w.channel_id, cmd.ns, cmd.name)) {
-        audit_refused(&w, "refused", OUT_FORBIDDEN, verb, target, "denied by policy");
-        snprintf(msg, sizeof msg, "You may not %s `%s` from this channel.", verb, target);
+    struct policy_decision pd =
+        policy_decide(a->policy, cmd.verb, w.user_id, w.channel_id, cmd.ns, cmd.name);
+    if (a->policy && !pd.allow) {
+        policy_reason(&pd, cmd.verb, w.user_id, w.channel_id, cmd.ns, cmd.name, err, sizeof err);
+        audit_refused(&w, "refused", OUT_FORBIDDEN, verb, target, err);
+        snprintf(msg, sizeof msg, "You may not %s `%s`: %s.", verb, target, err);
         reply_slack(s, c, 0, msg);
         return;
     }
@@ -237,7 +239,7 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     struct job_spec sp;
     memset(&sp, 0, sizeof sp);
     sp.verb = (int)cmd.verb;
-    sp.locks = cmd.verb == CMD_DEPLOY || cmd.verb == CMD_ROLLBACK;
+    sp.locks = cmd.verb == CMD_DEPLOY || cmd.verb == CMD_ROLLBACK || cmd.verb == CMD_RESTART;
     copy_field(sp.ns, sizeof sp.ns, cmd.ns);
     copy_field(sp.name, sizeof sp.name, cmd.name);
     copy_field(sp.target, sizeof sp.target, target);
@@ -261,7 +263,9 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
         audit_refused(&w, "refused", OUT_LOCKED, verb, target, "target busy");
         snprintf(msg, sizeof msg,
                  "`%s` is already being %s by <@%s> since %s. Try again when it is done.", target,
-                 holder->spec.verb == CMD_ROLLBACK ? "rolled back" : "deployed",
+                 holder->spec.verb == CMD_ROLLBACK  ? "rolled back"
+                 : holder->spec.verb == CMD_RESTART ? "restarted"
+                                                    : "deployed",
                  holder->spec.user_id, since);
         reply_slack(s, c, 0, msg);
         return;
@@ -314,6 +318,10 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
         else
             snprintf(msg, sizeof msg, "<@%s> is rolling back `%s` to the previous revision…",
                      w.user_id, target);
+        reply_slack(s, c, 1, msg);
+        break;
+    case CMD_RESTART:
+        snprintf(msg, sizeof msg, "<@%s> is restarting `%s`…", w.user_id, target);
         reply_slack(s, c, 1, msg);
         break;
     default:

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "krestart.h"
 #include "respond.h"
 #include "slack.h"
 
@@ -56,6 +57,8 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
         return kube_history(&k, sp->ns, sp->name, res);
     case CMD_ROLLBACK:
         return kube_rollback(&k, sp->ns, sp->name, sp->revision, &who, res);
+    case CMD_RESTART:
+        return kube_restart(&k, sp->ns, sp->name, &who, res);
     case CMD_HELP:
         break;
     }
@@ -102,9 +105,9 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     static struct kube_result res;
     int rc = worker_run_command(a, sp, &res);
 
-    /* deploy and rollback results go to the whole channel; lookups only
-     * to the person who asked. */
-    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK;
+    /* deploy, rollback and restart results go to the whole channel;
+     * lookups only to the person who asked. */
+    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK || sp->verb == CMD_RESTART;
     /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
     static char escaped[6144], text[6400];
     slack_escape_text(res.text, escaped, sizeof escaped);

@@ -355,6 +355,32 @@ _ROUTE = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/"
                     r"(deployments|replicasets)(?:/([^/]+))?/?$")
 
 
+def _api_resource(name, kind, verbs):
+    return {"name": name, "singularName": kind.lower(), "namespaced": True,
+            "kind": kind, "verbs": verbs}
+
+
+def _discovery(path):
+    """Legacy (unaggregated) API discovery, just enough for real kubectl to
+    find deployments and replicasets: /api, /apis, /api/v1, /apis/apps/v1.
+    None for any other path."""
+    if path in ("/api", "/api/"):
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": []}
+    if path in ("/apis", "/apis/"):
+        gv = {"groupVersion": "apps/v1", "version": "v1"}
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": "apps", "versions": [gv], "preferredVersion": gv}]}
+    if path == "/api/v1":
+        return {"kind": "APIResourceList", "groupVersion": "v1", "resources": []}
+    if path == "/apis/apps/v1":
+        rw = ["get", "list", "patch", "watch"]
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1",
+                "resources": [_api_resource("deployments", "Deployment", rw),
+                              _api_resource("replicasets", "ReplicaSet", ["get", "list"])]}
+    return None
+
+
 class _KubeHandler(Handler):
     def do_GET(self):
         self._dispatch()
@@ -449,6 +475,9 @@ class _KubeHandler(Handler):
                 raise ApiError(401, "Unauthorized")
         if path == "/version":
             return self.reply(200, _dumps(kube.version))
+        disc = _discovery(path)
+        if disc is not None and self.command == "GET":
+            return self.reply(200, _dumps(disc))
         m = _ROUTE.match(path)
         if not m:
             raise ApiError(404, "the server could not find the requested "
