@@ -157,9 +157,9 @@ static int serve(void)
     jw_kint(&w, "slack_trust_anchors", (long long)a->slack_ca.n);
     jw_kint(&w, "policy_rules", a->policy ? (long long)a->policy->nrules : -1);
     jw_obj_end(&w);
-    jw_finish(&w);
-    log_line("info", "deploy-api starting", "version", DEPLOY_API_VERSION, "listen",
-             a->cfg.listen_addr, "config", buf, NULL);
+    long cn = jw_finish(&w);
+    log_json("info", "deploy-api starting", "config", cn < 0 ? NULL : buf, "version",
+             DEPLOY_API_VERSION, "listen", a->cfg.listen_addr, NULL);
     if (a->cfg.verification_token)
         log_line("warn",
                  "SLACK_VERIFICATION_TOKEN is set: unsigned requests carrying it are accepted "

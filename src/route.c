@@ -350,7 +350,7 @@ static const char *rec_get(const char *rec, const char *key, char *out, size_t c
 void route_job_done(void *arg, struct job *job, int wstatus, const char *rec, long long now_ms)
 {
     struct app *a = arg;
-    char result[32], error[512], image[IMAGE_MAX], reply[256], status[64];
+    char result[32], error[512], image[IMAGE_MAX], reply[256], status[64], ro[16];
     const char *res = rec_get(rec, "result", result, sizeof result);
     const char *errp = rec_get(rec, "error", error, sizeof error);
     const char *img = rec_get(rec, "image", image, sizeof image);
@@ -377,6 +377,8 @@ void route_job_done(void *arg, struct job *job, int wstatus, const char *rec, lo
         exit_status = 128 + sig;
     }
     metrics.jobs[jr]++;
+    metrics_job_end(job->spec.verb, jr, now_ms - job->started_ms,
+                    rollout_result_parse(rec_get(rec, "rollout", ro, sizeof ro)));
     if (rep && strncmp(rep, "failed", 6) == 0) metrics.replies_failed++;
     struct audit au = {.event = "job_end",
                        .team_id = job->spec.team_id,

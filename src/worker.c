@@ -10,6 +10,7 @@
 
 #include "httpc.h"
 #include "krestart.h"
+#include "metrics.h"
 #include "respond.h"
 #include "slack.h"
 
@@ -127,6 +128,7 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     rec_put(rec, sizeof rec, "image", res.image[0] ? res.image : NULL);
     rec_put(rec, sizeof rec, "error", rc == 0 ? NULL : (res.error[0] ? res.error : "failed"));
     rec_put(rec, sizeof rec, "reply", reply);
+    rec_put(rec, sizeof rec, "rollout", rollout_result_str((enum rollout_result)res.rollout));
     (void)!write(result_fd, rec, strlen(rec));
     _exit(rc == 0 ? 0 : 1);
 }
