@@ -499,5 +499,5 @@ def test_every_log_line_is_a_flat_object_with_ts_level_log():
     assert start["log"] == "server" and start["msg"] == "deploy-api starting"
     cfg = start["config"]
     assert isinstance(cfg, dict), start
-    assert cfg["signing_secret"] == "set", cfg
+    assert cfg["slack_signing_secret"] == "set", cfg
     assert any(json.loads(ln)["log"] == "audit" for ln in lines)
