@@ -107,7 +107,10 @@ void audit_drain(int timeout_ms)
 /* One line per write(2) where the reader keeps up, so it never sees half a record. */
 static void emit(struct jw *w)
 {
-    if (jw_finish(w) < 0) return;
+    if (jw_finish(w) < 0) { /* too long for its buffer: dropped whole, and counted */
+        audit_lines_dropped++;
+        return;
+    }
     w->buf[w->len] = '\n';
     put_line(w->buf, w->len + 1);
 }

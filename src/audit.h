@@ -31,7 +31,8 @@ void log_line(const char *level, const char *msg, ...);
 /* log_line with one more member, key: json, where json is a complete JSON
  * value written by jw (the startup configuration object), put in as is. */
 void log_json(const char *level, const char *msg, const char *key, const char *json, ...);
-/* Lines dropped because stdout's reader fell AUDIT_QUEUE bytes behind. */
+/* Lines dropped because stdout's reader fell AUDIT_QUEUE bytes behind, or
+ * because one did not fit its line buffer (never written cut). */
 extern unsigned long long audit_lines_dropped;
 /* 1 while lines wait for stdout to take them. */
 int audit_pending(void);
