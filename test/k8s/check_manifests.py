@@ -1192,7 +1192,7 @@ def c_policy_example(b):
         bad.append("the example policy has no rule (it would deny everything)")
     for f in rs:
         if len(f) == 5 and f[0] == "allow" and f[2] == "*" and f[3] == "*" and f[4] == "*/*" and \
-                set(f[1].split(",")) & {"*", "deploy", "rollback"}:
+                set(f[1].split(",")) & {"*", "deploy", "rollback", "restart"}:
             bad.append("rule %r lets anyone change anything" % " ".join(f))
     return bad
 
