@@ -14,6 +14,7 @@
 #include "httpc.h"
 #include "json.h"
 #include "k8sname.h"
+#include "proxies.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -81,6 +82,12 @@ static int ok_response_host(char *v, char *why, size_t whylen)
     if (respond_host_ok(v, strlen(v), e, sizeof e)) return 0;
     snprintf(why, whylen, "\"%.64s\" is not host[:port] (%s)", v, e);
     return -1;
+}
+
+static int ok_cidr(char *v, char *why, size_t whylen)
+{
+    if (proxies_cidr_ok(v, strlen(v))) return 0;
+    return why_is(why, whylen, "not an address or CIDR (10.0.0.0/8, fd00::/8)");
 }
 
 /* One repository prefix: registry host[:port] and path, no scheme, tag or
@@ -213,6 +220,10 @@ const struct setting config_settings[] = {
      .doc_default = "`ROLLOUT_TIMEOUT + 120` (1800 when derived)",
      .meaning = "hard deadline of a job (must exceed `ROLLOUT_TIMEOUT`); past it the job is "
                 "killed and the user told"},
+    {"TRUSTED_PROXIES", .kind = SETTING_TEXT, FIELD(trusted_proxies), .ok = ok_cidr,
+     .flags = SETTING_EACH,
+     .meaning = "comma list of CIDRs (the ingress controller's pods); from these peers the audit "
+                "also records `client`, the last untrusted address in `X-Forwarded-For`"},
     {"MAX_JOBS", INT(max_jobs, 1, MAX_JOBS_LIMIT), .def = "16",
      .meaning = "concurrent jobs; beyond that the ack says \"busy\""},
     {"MAX_CONNS", INT(max_conns, 4, 65536), .def = "1024",

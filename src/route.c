@@ -16,6 +16,7 @@
 #include "form.h"
 #include "json.h"
 #include "policy.h"
+#include "proxies.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -390,6 +391,22 @@ static int is_ssl_check(const char *body, size_t len, struct form *f)
     return 1;
 }
 
+/* The client address behind TRUSTED_PROXIES, in out; NULL when the peer is
+ * not trusted or X-Forwarded-For is absent, repeated or malformed. */
+static const char *client_of(const struct app *a, const struct conn *c,
+                             const struct http_request *r, char *out, size_t cap)
+{
+    const struct slice *xff = NULL;
+    if (!a->cfg.trusted_proxies[0]) return NULL;
+    for (size_t i = 0; i < r->nh; i++) {
+        if (!slice_eq_nocase(r->h[i].name, "x-forwarded-for")) continue;
+        if (xff) return NULL; /* two headers: which one is the proxy's? */
+        xff = &r->h[i].value;
+    }
+    if (!xff) return NULL;
+    return proxies_client(a->cfg.trusted_proxies, c->peer, xff->p, xff->n, out, cap) ? out : NULL;
+}
+
 static void handle_deploy(struct server *s, struct conn *c, const struct http_request *r,
                           const char *body, size_t len)
 {
@@ -397,7 +414,8 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     static struct form f; /* one request at a time; too big for the stack */
     static struct verdict v;
     struct http_admit h = {0};
-    struct cmd_input in = {.peer = c->peer};
+    char client[64];
+    struct cmd_input in = {.peer = c->peer, .client = client_of(a, c, r, client, sizeof client)};
     verdict_init(&v);
     if (is_ssl_check(body, len, &f)) {
         v.status = S_OK;
