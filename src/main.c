@@ -37,6 +37,7 @@ static void usage(FILE *f)
           "       deploy-api status [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api history [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api rollback [NAMESPACE/]DEPLOYMENT [REVISION]\n"
+          "       deploy-api restart [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api version\n"
           "Configuration comes from the environment; see the README.\n",
           f);
@@ -152,9 +153,9 @@ static void log_startup(const struct app *a, long nofile, int need)
     jw_kint(&w, "slack_trust_anchors", (long long)a->slack_ca.n);
     jw_kint(&w, "policy_rules", a->policy ? (long long)a->policy->nrules : -1);
     jw_obj_end(&w);
-    jw_finish(&w);
-    log_line("info", "deploy-api starting", "version", DEPLOY_API_VERSION, "listen",
-             a->cfg.listen_addr, "config", buf, NULL);
+    long cn = jw_finish(&w);
+    log_json("info", "deploy-api starting", "config", cn < 0 ? NULL : buf, "version",
+             DEPLOY_API_VERSION, "listen", a->cfg.listen_addr, NULL);
     if (strncmp(a->cfg.kube_api_url, "http://", 7) == 0)
         log_line("warn",
                  "KUBE_API_URL is http://: no bearer token is sent over it (KUBE_TOKEN_FILE is "
@@ -286,7 +287,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "deploy") == 0 || strcmp(argv[1], "status") == 0 ||
-        strcmp(argv[1], "history") == 0 || strcmp(argv[1], "rollback") == 0)
+        strcmp(argv[1], "history") == 0 || strcmp(argv[1], "rollback") == 0 ||
+        strcmp(argv[1], "restart") == 0)
         return cli(argc, argv);
     fprintf(stderr, "deploy-api: unknown command \"%s\"\n", argv[1]);
     usage(stderr);

@@ -11,6 +11,7 @@
 
 #include "httpc.h"
 #include "lease.h"
+#include "krestart.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -63,6 +64,8 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
         return kube_history(&k, sp->ns, sp->name, res);
     case CMD_ROLLBACK:
         return kube_rollback(&k, sp->ns, sp->name, sp->revision, &who, res);
+    case CMD_RESTART:
+        return kube_restart(&k, sp->ns, sp->name, &who, res);
     case CMD_HELP:
         break;
     }
@@ -142,11 +145,12 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     rec.ok = rc == 0;
     str_copy(rec.image, sizeof rec.image, res.image);
     if (rc != 0) str_copy(rec.error, sizeof rec.error, res.error[0] ? res.error : "failed");
+    rec.rollout = res.rollout;
     jobs_write_record(result_fd, &rec);
 
-    /* deploy and rollback results go to the whole channel; lookups only
-     * to the person who asked. */
-    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK;
+    /* deploy, rollback and restart results go to the whole channel;
+     * lookups only to the person who asked. */
+    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK || sp->verb == CMD_RESTART;
     /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
     static char escaped[6144], text[6400];
     slack_escape_text(res.text, escaped, sizeof escaped);
