@@ -87,8 +87,11 @@ static int rerun_plugin(void *ctx, char *tok, size_t cap, char *err, size_t errl
 
 int kubesrc_job_creds(const struct app *a, struct kube_cfg *k, char *err, size_t errlen)
 {
+    /* Once per process (a job, or the CLI): the lease and the command share
+     * one plugin answer and one parsed certificate. */
     static struct execcred ec;
     static struct tls_client_cert cert;
+    static int done;
     const struct kubeconfig *kc = a->kc;
     if (!kc) return 0;
     if (kc->proxy_url[0]) k->proxy = kc->proxy_url;
@@ -98,6 +101,12 @@ int kubesrc_job_creds(const struct app *a, struct kube_cfg *k, char *err, size_t
     k->token = kc->token;
     const char *cpem = kc->cert_pem, *kpem = kc->key_pem;
     size_t clen = kc->cert_len, klen = kc->key_len;
+    if (done) {
+        if (ec.token) k->token = ec.token, k->refresh_token = rerun_plugin;
+        k->refresh_ctx = (void *)kc;
+        k->client_cert = cert.n ? &cert : NULL;
+        return 0;
+    }
     if (kc->has_exec) {
         if (execcred_run(&kc->exec, EXECCRED_TIMEOUT, &ec, err, errlen) < 0) return -1;
         if (ec.token) {
@@ -110,10 +119,10 @@ int kubesrc_job_creds(const struct app *a, struct kube_cfg *k, char *err, size_t
             clen = ec.cert_len, klen = ec.key_len;
         }
     }
-    if (!cpem) return 0;
     char e[256];
-    if (tls_client_cert_load(&cert, cpem, clen, kpem, klen, e, sizeof e) < 0)
+    if (cpem && tls_client_cert_load(&cert, cpem, clen, kpem, klen, e, sizeof e) < 0)
         return str_fail(err, errlen, "%s: %s", kc->has_exec ? "exec plugin" : kc->files, e);
-    k->client_cert = &cert;
+    k->client_cert = cpem ? &cert : NULL;
+    done = 1;
     return 0;
 }

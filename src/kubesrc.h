@@ -26,8 +26,9 @@ int kubesrc_anchors(struct app *a, int need_slack, char *err, size_t errlen);
 /* In a job (child or CLI): put the kubeconfig's credentials and proxy-url
  * into k (after worker_kube_cfg): an
  * exec plugin runs here, never in the parent; a client certificate
- * (the kubeconfig's or the plugin's) is parsed into static storage. 0,
- * or -1 with err. Nothing to do without a kubeconfig. */
+ * (the kubeconfig's or the plugin's) is parsed into static storage, both
+ * once per process (later calls reuse them). 0, or -1 with err. Nothing to
+ * do without a kubeconfig. */
 int kubesrc_job_creds(const struct app *a, struct kube_cfg *k, char *err, size_t errlen);
 
 #endif
