@@ -24,5 +24,8 @@ int slice_copy(char *dst, size_t cap, struct slice a);
 int str_copy(char *dst, size_t cap, const char *s);
 /* Parse a decimal unsigned integer that fits in *out (<= max); -1 on anything else. */
 int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out);
+/* 1 when the comma-separated list v (HTTP header style) holds token,
+ * ignoring ASCII case and the spaces around items. */
+int slice_list_has(struct slice v, const char *token);
 
 #endif
