@@ -687,26 +687,19 @@ static void stream_free(struct httpc_stream *s)
     free(s);
 }
 
-struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, const struct url *u,
-                                const char *const *headers, const char *body, size_t body_len,
-                                int *status, char *err, size_t errlen)
+/* A connection to u's host: TCP, through the proxy when it applies
+ * (CONNECT for https), then TLS for https. Nothing sent yet. */
+static struct httpc_stream *stream_connect(const struct httpc_opts *o, const struct url *u,
+                                           int via_proxy, char *err, size_t errlen)
 {
     struct httpc_stream *s = calloc(1, sizeof *s);
     struct url pu;
-    char hp[300], target[2400];
-    char *req = NULL;
-    int via_proxy = o->proxy && *o->proxy && !httpc_no_proxy_match(u->host, o->no_proxy);
-
     if (!s) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     s->fd = -1;
     s->timeout_s = o->timeout_s > 0 ? o->timeout_s : IO_TIMEOUT;
-    if (!valid_token(method)) {
-        snprintf(err, errlen, "bad HTTP method");
-        goto fail;
-    }
     if (via_proxy && proxy_url(o->proxy, &pu, err, errlen) < 0) goto fail;
     s->fd = via_proxy ? dial(pu.host, pu.port, s->timeout_s, err, errlen)
                       : dial(u->host, u->port, s->timeout_s, err, errlen);
@@ -718,7 +711,6 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
         }
         goto fail;
     }
-    hostport(u, 0, hp, sizeof hp);
     if (via_proxy && u->https) {
         char cp[300], creq[700];
         hostport(u, 1, cp, sizeof cp);
@@ -751,6 +743,67 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
             goto fail;
         }
     }
+    return s;
+fail:
+    stream_free(s);
+    return NULL;
+}
+
+static int uses_proxy(const struct httpc_opts *o, const struct url *u)
+{
+    return o->proxy && *o->proxy && !httpc_no_proxy_match(u->host, o->no_proxy);
+}
+
+struct httpc_stream *httpc_connect(const struct httpc_opts *o, const struct url *u, char *err,
+                                   size_t errlen)
+{
+    return stream_connect(o, u, uses_proxy(o, u), err, errlen);
+}
+
+long httpc_raw_read(struct httpc_stream *s, void *buf, size_t n, int timeout_s, char *err,
+                    size_t errlen)
+{
+    if (s->pos < s->len) { /* bytes read past a response head */
+        size_t k = s->len - s->pos < n ? s->len - s->pos : n;
+        memcpy(buf, s->in + s->pos, k);
+        s->pos += k;
+        return (long)k;
+    }
+    int bare;
+    if (timeout_s > 0) s->timeout_s = timeout_s;
+    return conn_read(s, buf, n, &bare, err, errlen);
+}
+
+int httpc_raw_write(struct httpc_stream *s, const void *buf, size_t n, char *err, size_t errlen)
+{
+    return conn_write(s, buf, n, err, errlen);
+}
+
+int httpc_raw_fd(const struct httpc_stream *s)
+{
+    return s->fd;
+}
+
+int httpc_raw_pending(const struct httpc_stream *s)
+{
+    if (s->pos < s->len) return 1;
+    return s->tls && (br_ssl_engine_current_state(&s->tls->sc.eng) & BR_SSL_RECVAPP) != 0;
+}
+
+struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, const struct url *u,
+                                const char *const *headers, const char *body, size_t body_len,
+                                int *status, char *err, size_t errlen)
+{
+    char hp[300], target[2400];
+    char *req = NULL;
+    int via_proxy = uses_proxy(o, u);
+    if (!valid_token(method)) {
+        snprintf(err, errlen, "bad HTTP method");
+        return NULL;
+    }
+    struct httpc_stream *s = stream_connect(o, u, via_proxy, err, errlen);
+    if (!s) return NULL;
+    hostport(u, 0, hp, sizeof hp);
     if (via_proxy && !u->https)
         snprintf(target, sizeof target, "http://%s%s", hp, u->path);
     else

@@ -37,7 +37,8 @@ struct job {
 struct jobs {
     struct job *v;
     int max, running;
-    int notices; /* notice children not yet reaped */
+    int notices;   /* notice children not yet reaped */
+    pid_t sidecar; /* the Socket Mode child (src/socksup.c): reaped here, set to 0 */
     long next_id;
 };
 
