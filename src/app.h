@@ -7,6 +7,7 @@
 #include "jobs.h"
 #include "loop.h"
 #include "server.h"
+#include "socksup.h"
 #include "tls.h"
 
 struct replay;
@@ -21,6 +22,7 @@ struct app {
     struct policy *policy;      /* NULL when DEPLOY_POLICY_FILE is unset */
     struct tls_anchors kube_ca; /* empty for an http:// KUBE_API_URL */
     struct tls_anchors slack_ca;
+    struct socksup sock;        /* Socket Mode (cfg.app_token set) */
     int ready;                  /* configuration and trust anchors loaded */
     int stopping;               /* SIGTERM seen */
     long long stop_deadline_ms; /* when running jobs get killed */
@@ -30,6 +32,10 @@ struct app {
 /* The route for every request (src/route.c). */
 void route_request(struct server *s, struct conn *c, const struct http_request *r, const char *body,
                    size_t len);
+/* Socket Mode: run an envelope through the same front door as POST
+ * /deploy (authorize, lock, fork, audit with "via":"socket") and put the
+ * answer into ack (src/route.c). */
+void route_envelope(void *arg, const struct sockmsg_envelope *e, struct sockmsg_ack *ack);
 /* Once a second: flush the count of rate-limited audit lines (src/route.c). */
 void route_tick(long long now_s);
 /* Account for a finished job: audit line, metrics, a notice to Slack when it

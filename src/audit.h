@@ -16,6 +16,8 @@ struct audit {
     long long duration_ms; /* -1 when not applicable */
     int exit_status;       /* -1 when not applicable */
     const char *peer;
+    const char *via;         /* "socket" for Socket Mode envelopes; NULL for HTTP */
+    const char *envelope_id; /* Socket Mode */
 };
 
 /* Write one audit line; NULL fields are left out. */

@@ -96,13 +96,13 @@ static int is_team_id(const char *s)
     return 1;
 }
 
-/* Read a secret file whole, trailing newline dropped. */
-static char *read_secret_file(const char *path, size_t *len, char *err, size_t errlen)
+/* Read a secret file whole (var names it in errors), trailing newline dropped. */
+static char *read_secret_file(const char *var, const char *path, size_t *len, char *err,
+                              size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "SLACK_SIGNING_SECRET_FILE: cannot open %s: %s", path,
-                 strerror(errno));
+        snprintf(err, errlen, "%s: cannot open %s: %s", var, path, strerror(errno));
         return NULL;
     }
     char *buf = malloc(1025);
@@ -112,7 +112,7 @@ static char *read_secret_file(const char *path, size_t *len, char *err, size_t e
     close(fd);
     if (!buf || n > 1024) {
         free(buf);
-        snprintf(err, errlen, "SLACK_SIGNING_SECRET_FILE: %s is larger than 1024 bytes", path);
+        snprintf(err, errlen, "%s: %s is larger than 1024 bytes", var, path);
         return NULL;
     }
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
@@ -193,14 +193,42 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
         c->signing_secret_len = strlen(v);
         c->signing_secret = strdup(v);
     } else if ((v = env("SLACK_SIGNING_SECRET_FILE"))) {
-        c->signing_secret = read_secret_file(v, &c->signing_secret_len, err, errlen);
+        c->signing_secret =
+            read_secret_file("SLACK_SIGNING_SECRET_FILE", v, &c->signing_secret_len, err, errlen);
         if (!c->signing_secret) return -1;
     }
-    if (mode == CONFIG_SERVE && c->signing_secret_len == 0)
+    /* Socket Mode: an app-level token turns it on; the signing secret is
+     * then optional (POST /deploy is served only when it is set). */
+    size_t app_token_len = 0;
+    const char *tok_var = "SLACK_APP_TOKEN";
+    if ((v = env("SLACK_APP_TOKEN"))) {
+        if (env("SLACK_APP_TOKEN_FILE"))
+            return fail(err, errlen, "SLACK_APP_TOKEN",
+                        "set either it or SLACK_APP_TOKEN_FILE, not both");
+        c->app_token = strdup(v);
+    } else if ((v = env("SLACK_APP_TOKEN_FILE"))) {
+        tok_var = "SLACK_APP_TOKEN_FILE";
+        c->app_token = read_secret_file("SLACK_APP_TOKEN_FILE", v, &app_token_len, err, errlen);
+        if (!c->app_token) return -1;
+    }
+    if (c->app_token && (strncmp(c->app_token, "xapp-", 5) != 0 || strpbrk(c->app_token, " \r\n")))
+        return fail(err, errlen, tok_var,
+                    "must be an app-level token (xapp-...) with connections:write");
+    if (env_str("SLACK_API_URL", "https://slack.com/api", c->slack_api_url, sizeof c->slack_api_url,
+                err, errlen) < 0 ||
+        env_int("SOCKET_MODE_CONNECTIONS", SOCKET_CONNS_DEFAULT, 1, SOCKET_CONNS_MAX,
+                &c->socket_connections, err, errlen) < 0)
+        return -1;
+    if (strncmp(c->slack_api_url, "https://", 8) != 0)
+        return fail(err, errlen, "SLACK_API_URL", "must start with https://");
+    size_t al = strlen(c->slack_api_url);
+    while (al > 8 && c->slack_api_url[al - 1] == '/') c->slack_api_url[--al] = 0;
+    if (mode == CONFIG_SERVE && c->signing_secret_len == 0 && !c->app_token)
         return fail(err, errlen, "SLACK_SIGNING_SECRET",
                     "required to serve (or SLACK_SIGNING_SECRET_FILE); find it under Basic "
-                    "Information in the Slack app's settings");
-    if (mode == CONFIG_SERVE && c->signing_secret_len < 16)
+                    "Information in the Slack app's settings (or set SLACK_APP_TOKEN for Socket "
+                    "Mode)");
+    if (mode == CONFIG_SERVE && c->signing_secret_len && c->signing_secret_len < 16)
         return fail(err, errlen, "SLACK_SIGNING_SECRET", "too short to be a Slack signing secret");
     if ((v = env("SLACK_VERIFICATION_TOKEN"))) c->verification_token = strdup(v);
     if (env_list("SLACK_TEAM_ID", env("SLACK_TEAM_ID"), &c->team_ids[0][0], sizeof c->team_ids[0],
@@ -318,6 +346,12 @@ void config_describe(const struct config *c, struct jw *w)
     jw_kstr(w, "listen", c->listen_addr);
     jw_kstr(w, "signing_secret", c->signing_secret_len ? "set" : "unset");
     jw_kstr(w, "verification_token", c->verification_token ? "set" : "unset");
+    jw_kstr(w, "mode", c->app_token ? "socket" : "http");
+    jw_kstr(w, "app_token", c->app_token ? "set" : "unset");
+    if (c->app_token) {
+        jw_kstr(w, "slack_api_url", c->slack_api_url);
+        jw_kint(w, "socket_mode_connections", c->socket_connections);
+    }
     list_json(w, "team_ids", &c->team_ids[0][0], sizeof c->team_ids[0], c->nteam_ids);
     jw_kstr(w, "image_base", c->image_base);
     jw_kstr(w, "default_namespace", c->default_ns);

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "policy.h"
 #include "slack.h"
+#include "socket.h"
 #include "worker.h"
 
 #ifndef DEPLOY_API_VERSION
@@ -62,10 +63,41 @@ static int load_anchors(struct app *a, int need_slack, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- Socket Mode ---- */
+
+/* The socket child: the app token, the Slack trust anchors and the proxy;
+ * not the signing secret, the replay table or the policy. */
+static void socket_child(void *arg, int chan)
+{
+    struct app *a = arg;
+    loop_child_reset(&a->loop);
+    chan = jobs_isolate_fd(chan);
+    if (a->cfg.signing_secret) explicit_bzero(a->cfg.signing_secret, a->cfg.signing_secret_len);
+    if (a->cfg.verification_token)
+        explicit_bzero(a->cfg.verification_token, strlen(a->cfg.verification_token));
+    munmap(a->replay, sizeof *a->replay);
+    struct socket_cfg sc = {.app_token = a->cfg.app_token,
+                            .api_url = a->cfg.slack_api_url,
+                            .connections = a->cfg.socket_connections,
+                            .http = {.anchors = &a->slack_ca,
+                                     .proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL,
+                                     .no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL,
+                                     .timeout_s = IO_TIMEOUT}};
+    _exit(chan < 0 ? 70 : socket_run(&sc, chan));
+}
+
+static int socket_mode_start(struct app *a, char *err, size_t errlen)
+{
+    if (!a->cfg.app_token) return 0;
+    return socksup_start(&a->sock, &a->loop, &a->jobs, socket_child, route_envelope, a, err,
+                         errlen);
+}
+
 static void on_tick(void *arg, long long now)
 {
     struct app *a = arg;
     server_tick(&a->srv, now);
+    if (!a->stopping) socksup_tick(&a->sock, now);
     /* SIGCHLD does the reaping; this catches one the full self-pipe dropped. */
     jobs_reap(&a->jobs, now, route_job_done, a);
     jobs_enforce_deadlines(&a->jobs, now);
@@ -93,6 +125,7 @@ static void on_signal(void *arg, int signo)
     log_line("info", signo == SIGTERM ? "SIGTERM: draining" : "SIGINT: draining", "jobs_running",
              jobs, NULL);
     server_drain(&a->srv);
+    socksup_stop(&a->sock);
 }
 
 /* stdout is writable again: hand it the queued log lines. */
@@ -157,8 +190,10 @@ static int serve(void)
     jw_kint(&w, "policy_rules", a->policy ? (long long)a->policy->nrules : -1);
     jw_obj_end(&w);
     jw_finish(&w);
-    log_line("info", "deploy-api starting", "version", DEPLOY_API_VERSION, "listen",
-             a->cfg.listen_addr, "config", buf, NULL);
+    log_line("info", "deploy-api starting", "version", DEPLOY_API_VERSION, "mode",
+             a->cfg.app_token ? (a->cfg.signing_secret_len ? "socket+http" : "socket") : "http",
+             "listen", a->cfg.listen_addr, "config", buf, NULL);
+    if (socket_mode_start(a, err, sizeof err) < 0) return die(err);
     if (a->cfg.verification_token)
         log_line("warn",
                  "SLACK_VERIFICATION_TOKEN is set: unsigned requests carrying it are accepted "

@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "respond.h"
 #include "slack.h"
+#include "socksup.h"
 #include "worker.h"
 
 #define JSON_TYPE "application/json; charset=utf-8"
@@ -27,14 +28,32 @@ static struct app *app_of(struct server *s)
     return s->app;
 }
 
+/* Socket Mode: while an envelope runs through the front door (c is then
+ * NULL), its answers go into this ack instead of an HTTP response. */
+static struct sockmsg_ack *sock_ack;
+
+static void ack_put(int in_channel, const char *text)
+{
+    long n = slack_reply_json(sock_ack->payload, sizeof sock_ack->payload, in_channel, text);
+    sock_ack->len = n < 0 ? 0 : (unsigned)n;
+}
+
 static void reply_text(struct server *s, struct conn *c, enum status st, const char *text)
 {
+    if (!c) { /* an envelope refused before its command was read: say why, privately */
+        ack_put(0, text);
+        return;
+    }
     server_reply(s, c, st, TEXT_TYPE, NULL, text, strlen(text));
 }
 
 /* An answer Slack shows to the user: HTTP 200 with the reply JSON. */
 static void reply_slack(struct server *s, struct conn *c, int in_channel, const char *text)
 {
+    if (!c) {
+        ack_put(in_channel, text);
+        return;
+    }
     char buf[HTTP_MAX_RESPONSE - 256];
     long n = slack_reply_json(buf, sizeof buf, in_channel, text);
     if (n < 0) {
@@ -47,6 +66,7 @@ static void reply_slack(struct server *s, struct conn *c, int in_channel, const 
 /* Who asked, for audit lines. */
 struct who {
     const char *team_id, *user_id, *user_name, *channel_id, *peer;
+    const char *via, *envelope_id; /* Socket Mode */
 };
 
 static void audit_refused(const struct who *w, const char *event, enum outcome o, const char *verb,
@@ -64,7 +84,9 @@ static void audit_refused(const struct who *w, const char *event, enum outcome o
                       .error = why,
                       .duration_ms = -1,
                       .exit_status = -1,
-                      .peer = w->peer};
+                      .peer = w->peer,
+                      .via = w->via,
+                      .envelope_id = w->envelope_id};
     audit_write(&a);
 }
 
@@ -117,6 +139,9 @@ static void copy_field(char *dst, size_t cap, const char *v)
 {
     if (!v || str_copy(dst, cap, v) < 0) dst[0] = 0;
 }
+
+static void run_command(struct server *s, struct conn *c, struct who *wp, const char *text,
+                        const char *response_url, const char *channel_name);
 
 static void handle_deploy(struct server *s, struct conn *c, const struct http_request *r,
                           const char *body, size_t len)
@@ -178,8 +203,17 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     w.user_id = form_get(&f, "user_id");
     w.user_name = form_get(&f, "user_name");
     w.channel_id = form_get(&f, "channel_id");
-    const char *text = form_get(&f, "text");
-    const char *response_url = form_get(&f, "response_url");
+    run_command(s, c, &w, form_get(&f, "text"), form_get(&f, "response_url"),
+                form_get(&f, "channel_name"));
+}
+
+/* Steps 3-7, the same for a verified HTTP form and a Socket Mode envelope
+ * (c NULL: the answer goes into sock_ack). */
+static void run_command(struct server *s, struct conn *c, struct who *wp, const char *text,
+                        const char *response_url, const char *channel_name)
+{
+    struct app *a = app_of(s);
+    struct who w = *wp;
     if (!w.user_id || !*w.user_id || !w.channel_id || !w.team_id) {
         audit_refused(&w, "rejected", OUT_MALFORMED, NULL, NULL, "missing user, channel or team");
         reply_text(s, c, S_BAD_REQUEST, "missing user_id, channel_id or team_id\n");
@@ -247,7 +281,7 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     copy_field(sp.user_id, sizeof sp.user_id, w.user_id);
     copy_field(sp.user_name, sizeof sp.user_name, w.user_name);
     copy_field(sp.channel_id, sizeof sp.channel_id, w.channel_id);
-    copy_field(sp.channel_name, sizeof sp.channel_name, form_get(&f, "channel_name"));
+    copy_field(sp.channel_name, sizeof sp.channel_name, channel_name);
     copy_field(sp.response_url, sizeof sp.response_url, response_url);
     if (!sp.user_id[0] || !sp.response_url[0]) {
         audit_refused(&w, "rejected", OUT_MALFORMED, verb, target, "field too long");
@@ -299,7 +333,9 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
                        .job = job->id,
                        .duration_ms = -1,
                        .exit_status = -1,
-                       .peer = c->peer};
+                       .peer = w.peer,
+                       .via = w.via,
+                       .envelope_id = w.envelope_id};
     audit_write(&au);
     switch (cmd.verb) {
     case CMD_DEPLOY:
@@ -321,6 +357,25 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
         reply_slack(s, c, 0, msg);
         break;
     }
+}
+
+void route_envelope(void *arg, const struct sockmsg_envelope *e, struct sockmsg_ack *ack)
+{
+    struct app *a = arg;
+    struct who w = {.team_id = e->team_id,
+                    .user_id = e->user_id,
+                    .user_name = e->user_name,
+                    .channel_id = e->channel_id,
+                    .via = "socket",
+                    .envelope_id = e->envelope_id};
+    sock_ack = ack;
+    if (e->too_long) {
+        audit_refused(&w, "rejected", OUT_MALFORMED, NULL, NULL, "field too long");
+        ack_put(0, "deploy-api could not read this command: a field is too long.");
+    } else {
+        run_command(&a->srv, NULL, &w, e->text, e->response_url, e->channel_name);
+    }
+    sock_ack = NULL;
 }
 
 /* Parse "key=value" lines of a job's result record. */
@@ -405,6 +460,10 @@ static void handle_metrics(struct server *s, struct conn *c)
     struct app *a = app_of(s);
     char buf[HTTP_MAX_RESPONSE - 256];
     long n = metrics_render(buf, sizeof buf, a->jobs.running, s->nopen, &s->stats);
+    if (n >= 0 && a->cfg.app_token) {
+        long k = socksup_metrics(&a->sock, buf + n, sizeof buf - (size_t)n);
+        n = k < 0 ? -1 : n + k;
+    }
     if (n < 0) {
         reply_text(s, c, S_INTERNAL_ERROR, "metrics too large\n");
         return;
@@ -418,7 +477,7 @@ void route_request(struct server *s, struct conn *c, const struct http_request *
     struct app *a = app_of(s);
     int get = r->method == M_GET || r->method == M_HEAD;
     struct slice p = r->path;
-    if (slice_eq(p, "/deploy")) {
+    if (slice_eq(p, "/deploy") && a->cfg.signing_secret_len) { /* unset: Socket Mode only */
         if (r->method != M_POST) {
             server_reply(s, c, S_METHOD_NOT_ALLOWED, TEXT_TYPE, "Allow: POST\r\n", "use POST\n", 9);
             return;
@@ -438,10 +497,11 @@ void route_request(struct server *s, struct conn *c, const struct http_request *
     }
     if (health)
         reply_text(s, c, S_OK, "ok\n");
-    else if (ready)
-        reply_text(s, c, a->ready && !a->stopping ? S_OK : S_UNAVAILABLE,
-                   a->ready && !a->stopping ? "ready\n" : "not ready\n");
-    else
+    else if (ready) {
+        /* Socket Mode: ready only while a connection has said hello. */
+        int ok = a->ready && !a->stopping && (!a->cfg.app_token || a->sock.ready > 0);
+        reply_text(s, c, ok ? S_OK : S_UNAVAILABLE, ok ? "ready\n" : "not ready\n");
+    } else
         handle_metrics(s, c);
     if (r->method == M_HEAD && c->out_len > c->out_off) {
         /* HEAD: keep the head, drop the body (Content-Length stays). */

@@ -216,11 +216,11 @@ static int open_url(struct url *wss, char *err, size_t errlen)
     explicit_bzero(auth, sizeof auth);
     struct json_tok toks[64];
     struct json_doc d;
-    char url[2400] = "", serr[64] = "";
+    char got[2300] = "", url[2400], serr[64] = "";
     int ok = r.status == 200 && json_parse(&d, r.body, r.len, toks, 64) > 0 &&
              toks[0].type == JSON_OBJECT && json_get(&d, 0, "ok") >= 0 &&
              toks[json_get(&d, 0, "ok")].type == JSON_TRUE &&
-             json_str(&d, json_get(&d, 0, "url"), url + 1, sizeof url - 1) > 6;
+             json_str(&d, json_get(&d, 0, "url"), got, sizeof got) > 6;
     if (!ok) {
         if (r.status == 200 && json_parse(&d, r.body, r.len, toks, 64) > 0)
             json_str(&d, json_get(&d, 0, "error"), serr, sizeof serr);
@@ -230,12 +230,12 @@ static int open_url(struct url *wss, char *err, size_t errlen)
         return -1;
     }
     httpc_resp_free(&r);
-    if (strncmp(url + 1, "wss://", 6) != 0) {
+    if (strncmp(got, "wss://", 6) != 0) {
         snprintf(err, errlen, "apps.connections.open: not a wss:// URL");
         return -1;
     }
-    memcpy(url, "https", 5); /* "wss://" → "https://": same TLS, same port default */
-    memmove(url + 5, url + 4, strlen(url + 4) + 1);
+    /* wss:// is https:// for the connection: TLS, port 443 by default. */
+    snprintf(url, sizeof url, "https://%s", got + 6);
     return url_parse(url, wss, err, errlen);
 }
 

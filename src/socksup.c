@@ -183,3 +183,36 @@ void socksup_stop(struct socksup *s)
     if (s->pid > 0) kill(s->pid, SIGTERM);
     s->open = s->ready = 0;
 }
+
+long socksup_metrics(const struct socksup *s, char *buf, unsigned long cap)
+{
+    unsigned long n = 0;
+    int k = snprintf(buf, cap,
+                     "# HELP deploy_api_socket_connections Socket Mode WebSockets open (ready: "
+                     "hello received).\n# TYPE deploy_api_socket_connections gauge\n"
+                     "deploy_api_socket_connections{state=\"open\"} %d\n"
+                     "deploy_api_socket_connections{state=\"ready\"} %d\n"
+                     "# TYPE deploy_api_socket_reconnects_total counter\n"
+                     "deploy_api_socket_reconnects_total %llu\n"
+                     "# TYPE deploy_api_socket_open_failures_total counter\n"
+                     "deploy_api_socket_open_failures_total %llu\n"
+                     "# HELP deploy_api_socket_acks_late_total Acks sent after Slack's 3 s.\n"
+                     "# TYPE deploy_api_socket_acks_late_total counter\n"
+                     "deploy_api_socket_acks_late_total %llu\n"
+                     "# TYPE deploy_api_socket_retries_acked_total counter\n"
+                     "deploy_api_socket_retries_acked_total %llu\n"
+                     "# TYPE deploy_api_socket_child_restarts_total counter\n"
+                     "deploy_api_socket_child_restarts_total %llu\n"
+                     "# TYPE deploy_api_socket_envelopes_total counter\n",
+                     s->open, s->ready, s->reconnects, s->open_failures, s->acks_late,
+                     s->retries_acked, s->restarts);
+    if (k < 0 || (unsigned long)k >= cap) return -1;
+    n = (unsigned long)k;
+    for (int t = 0; t < SOCK_ENV_N; t++) {
+        k = snprintf(buf + n, cap - n, "deploy_api_socket_envelopes_total{type=\"%s\"} %llu\n",
+                     socksup_env_type_str(t), s->envelopes[t]);
+        if (k < 0 || (unsigned long)k >= cap - n) return -1;
+        n += (unsigned long)k;
+    }
+    return (long)n;
+}

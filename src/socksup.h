@@ -50,6 +50,10 @@ void socksup_stop(struct socksup *s);
 /* 1 when id was run before (pure; tests). Records it otherwise. */
 int socksup_seen(struct socksup *s, const char *id);
 
+/* Append the Socket Mode metrics (Prometheus text) to buf; the length, or
+ * -1 when cap is too small. */
+long socksup_metrics(const struct socksup *s, char *buf, unsigned long cap);
+
 /* The type names for metrics labels. */
 const char *socksup_env_type_str(int t);
 

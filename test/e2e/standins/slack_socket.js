@@ -13,9 +13,10 @@
 //                  to exactly that many bytes (picks the 7/16/64-bit form)
 //   POST /disconnect {conn, reason}     a Slack "disconnect" message
 //   POST /close   {conn, code, reason}  a close frame
-//   POST /drop    {conn}                TCP reset, no close frame
+//   POST /drop    {conn}                the TCP connection closed: no close frame
 //   POST /ping    {conn, data}
-// conn is a connection id, or "newest" (the newest one that got hello).
+// conn is a connection id, "newest" (the newest one that got hello) or "any"
+// (the newest open one).
 'use strict';
 
 const fs = require('fs');
@@ -105,8 +106,8 @@ function accept(ws, ticket) {
 }
 
 function pick(conn) {
-  if (conn === undefined || conn === 'newest') {
-    const open = [...conns.values()].filter((x) => x.open && x.hello);
+  if (conn === undefined || conn === 'newest' || conn === 'any') {
+    const open = [...conns.values()].filter((x) => x.open && (x.hello || conn === 'any'));
     return open.length ? open[open.length - 1] : null;
   }
   const c = conns.get(Number(conn));
@@ -156,7 +157,7 @@ const control = http.createServer((req, res) => {
       if (req.url === '/send') send(c, body);
       else if (req.url === '/disconnect') c.ws.send(JSON.stringify({ type: 'disconnect', reason: body.reason || 'refresh_requested', debug_info: { host: 'applink-standin' } }));
       else if (req.url === '/close') c.ws.close(body.code || 1000, body.reason || '');
-      else if (req.url === '/drop') c.ws._socket.resetAndDestroy();
+      else if (req.url === '/drop') c.ws._socket.destroy();
       else if (req.url === '/ping') c.ws.ping(body.data || 'ping');
       else return json(res, 404, { error: 'unknown control' });
     } catch (e) {
