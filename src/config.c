@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "k8sname.h"
 #include "slack.h"
 #include "str.h"
 
@@ -55,7 +56,7 @@ static int env_str(const char *var, const char *def, char *dst, size_t cap, char
 /* A namespace name: the rule the command grammar checks (slack.h). */
 static int is_label(const char *s)
 {
-    return cmd_ns_ok(s, strlen(s));
+    return k8sname_ns_ok(s, strlen(s));
 }
 
 /* Split a comma list into fixed slots; each entry checked by ok (may be NULL). */

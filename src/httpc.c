@@ -3,6 +3,7 @@
 #include "httpc.h"
 
 #include "limits.h"
+#include "loop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -475,18 +476,56 @@ long httpc_parse_head(const char *buf, size_t n, struct httpc_head *h)
 
 /* ---- Connections ---- */
 
+static enum httpc_err last_err; /* httpc_last_error */
+
+int httpc_err_broken(enum httpc_err e)
+{
+    return e == HTTPC_RESET || e == HTTPC_TRUNCATED || e == HTTPC_PROTOCOL;
+}
+
+enum httpc_err httpc_last_error(void)
+{
+    return last_err;
+}
+
+/* Record e as the failure and return -1. */
+static int failed(enum httpc_err e)
+{
+    last_err = e;
+    return -1;
+}
+
 static void sock_err(int e, char *err, size_t errlen)
 {
-    if (e == ECONNREFUSED)
+    if (e == ECONNREFUSED) {
+        last_err = HTTPC_CONNECT;
         snprintf(err, errlen, "connection refused");
-    else if (e == ECONNRESET || e == EPIPE)
+    } else if (e == ECONNRESET || e == EPIPE) {
+        last_err = HTTPC_RESET;
         snprintf(err, errlen, "connection reset");
-    else if (e == ETIMEDOUT)
+    } else if (e == ETIMEDOUT) {
+        last_err = HTTPC_TIMEOUT;
         snprintf(err, errlen, "connection timed out");
-    else if (e == ENETUNREACH || e == EHOSTUNREACH)
+    } else if (e == ENETUNREACH || e == EHOSTUNREACH) {
+        last_err = HTTPC_CONNECT;
         snprintf(err, errlen, "no route to host");
-    else
+    } else {
+        last_err = HTTPC_IO;
         snprintf(err, errlen, "%s", strerror(e));
+    }
+}
+
+/* tls_wait_fd, recording a timeout (or a poll error) as the failure. */
+static int wait_fd(int fd, short ev, long long deadline, int timeout_s, char *err, size_t errlen)
+{
+    if (tls_wait_fd(fd, ev, deadline, timeout_s, err, errlen) == 0) return 0;
+    return failed(loop_clock_ms() >= deadline ? HTTPC_TIMEOUT : HTTPC_IO);
+}
+
+/* A tls_* call failed: the peer broke the connection off, or TLS failed. */
+static int tls_failed(const struct tls_conn *c)
+{
+    return failed(c->broken ? HTTPC_RESET : HTTPC_TLS);
 }
 
 /* Connected non-blocking socket to host:port, or -1. Every address is tried
@@ -503,7 +542,7 @@ static int dial(const char *host, const char *port, int timeout_s, char *err, si
     int g = getaddrinfo(host, port, &hints, &res);
     if (g != 0) {
         snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(g));
-        return -1;
+        return failed(HTTPC_RESOLVE);
     }
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
@@ -513,7 +552,7 @@ static int dial(const char *host, const char *port, int timeout_s, char *err, si
         }
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
         if (errno == EINPROGRESS) {
-            if (tls_wait_fd(fd, POLLOUT, deadline, timeout_s, err, errlen) < 0) {
+            if (wait_fd(fd, POLLOUT, deadline, timeout_s, err, errlen) < 0) {
                 close(fd);
                 fd = -1;
                 last = -1; /* timed out: err is set, no time left for others */
@@ -568,7 +607,7 @@ static long conn_read(struct httpc_stream *s, void *buf, size_t n, int *bare_eof
             *bare_eof = 1;
             return 0;
         }
-        return r;
+        return r < 0 ? tls_failed(s->tls) : r;
     }
     long long deadline = tls_deadline(s->timeout_s);
     for (;;) {
@@ -579,13 +618,15 @@ static long conn_read(struct httpc_stream *s, void *buf, size_t n, int *bare_eof
             sock_err(errno, err, errlen);
             return -1;
         }
-        if (tls_wait_fd(s->fd, POLLIN, deadline, s->timeout_s, err, errlen) < 0) return -1;
+        if (wait_fd(s->fd, POLLIN, deadline, s->timeout_s, err, errlen) < 0) return -1;
     }
 }
 
 static int conn_write(struct httpc_stream *s, const void *buf, size_t n, char *err, size_t errlen)
 {
-    if (s->tls) return tls_write_all(s->tls, buf, n, s->timeout_s, err, errlen);
+    if (s->tls)
+        return tls_write_all(s->tls, buf, n, s->timeout_s, err, errlen) < 0 ? tls_failed(s->tls)
+                                                                            : 0;
     long long deadline = tls_deadline(s->timeout_s);
     const char *p = buf;
     while (n > 0) {
@@ -597,7 +638,7 @@ static int conn_write(struct httpc_stream *s, const void *buf, size_t n, char *e
         }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (tls_wait_fd(s->fd, POLLOUT, deadline, s->timeout_s, err, errlen) < 0) return -1;
+            if (wait_fd(s->fd, POLLOUT, deadline, s->timeout_s, err, errlen) < 0) return -1;
             continue;
         }
         sock_err(w < 0 ? errno : EPIPE, err, errlen);
@@ -618,7 +659,7 @@ static int read_head(struct httpc_stream *s, const char *who, char *err, size_t 
         }
         if (h < 0) {
             snprintf(err, errlen, "%smalformed response head", who);
-            return -1;
+            return failed(HTTPC_PROTOCOL);
         }
         if (s->pos > 0) {
             memmove(s->in, s->in + s->pos, s->len - s->pos);
@@ -632,7 +673,7 @@ static int read_head(struct httpc_stream *s, const char *who, char *err, size_t 
             snprintf(err, errlen, "%s%s", who,
                      s->len ? "connection closed inside the response head"
                             : "connection closed without a response");
-            return -1;
+            return failed(HTTPC_RESET);
         }
         s->len += (size_t)r;
     }
@@ -694,13 +735,18 @@ static struct httpc_stream *stream_connect(const struct httpc_opts *o, const str
 {
     struct httpc_stream *s = calloc(1, sizeof *s);
     struct url pu;
+    last_err = HTTPC_OK;
     if (!s) {
         snprintf(err, errlen, "out of memory");
+        failed(HTTPC_IO);
         return NULL;
     }
     s->fd = -1;
     s->timeout_s = o->timeout_s > 0 ? o->timeout_s : IO_TIMEOUT;
-    if (via_proxy && proxy_url(o->proxy, &pu, err, errlen) < 0) goto fail;
+    if (via_proxy && proxy_url(o->proxy, &pu, err, errlen) < 0) {
+        failed(HTTPC_BAD_REQUEST);
+        goto fail;
+    }
     s->fd = via_proxy ? dial(pu.host, pu.port, s->timeout_s, err, errlen)
                       : dial(u->host, u->port, s->timeout_s, err, errlen);
     if (s->fd < 0) {
@@ -722,10 +768,12 @@ static struct httpc_stream *stream_connect(const struct httpc_opts *o, const str
             goto fail;
         if (s->head.status < 200 || s->head.status > 299) {
             snprintf(err, errlen, "proxy refused CONNECT %s: HTTP %d", cp, s->head.status);
+            failed(HTTPC_PROXY);
             goto fail;
         }
         if (s->pos != s->len) {
             snprintf(err, errlen, "proxy sent data after its CONNECT answer");
+            failed(HTTPC_PROXY);
             goto fail;
         }
         s->pos = s->len = 0;
@@ -734,16 +782,19 @@ static struct httpc_stream *stream_connect(const struct httpc_opts *o, const str
         s->tls = malloc(sizeof *s->tls);
         if (!s->tls) {
             snprintf(err, errlen, "out of memory");
-            goto fail;
+            goto nomem;
         }
         const char *name = o->server_name && *o->server_name ? o->server_name : u->host;
         if (tls_open(s->tls, s->fd, o->anchors, name, s->timeout_s, err, errlen) < 0) {
+            tls_failed(s->tls);
             free(s->tls);
             s->tls = NULL;
             goto fail;
         }
     }
     return s;
+nomem:
+    failed(HTTPC_IO);
 fail:
     stream_free(s);
     return NULL;
@@ -799,7 +850,7 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
     int via_proxy = uses_proxy(o, u);
     if (!valid_token(method)) {
         snprintf(err, errlen, "bad HTTP method");
-        return NULL;
+        return failed(HTTPC_BAD_REQUEST), NULL;
     }
     struct httpc_stream *s = stream_connect(o, u, via_proxy, err, errlen);
     if (!s) return NULL;
@@ -815,7 +866,7 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
     req = malloc(cap);
     if (!req) {
         snprintf(err, errlen, "out of memory");
-        goto fail;
+        goto nomem;
     }
     len = (size_t)snprintf(req, cap,
                            "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: deploy-api\r\n"
@@ -826,7 +877,7 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
         const char *c = strchr(*h, ':');
         if (!c || c == *h || strpbrk(*h, "\r\n")) {
             snprintf(err, errlen, "bad request header");
-            goto fail;
+            goto bad_request;
         }
         len += (size_t)snprintf(req + len, cap - len, "%s\r\n", *h);
     }
@@ -842,6 +893,7 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
         if (s->head.status >= 200) break;
         if (s->head.status == 101 || i >= 8) {
             snprintf(err, errlen, "unexpected HTTP %d", s->head.status);
+            failed(HTTPC_UNSUPPORTED);
             goto fail;
         }
     }
@@ -860,6 +912,11 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
     }
     *status = s->head.status;
     return s;
+bad_request:
+    failed(HTTPC_BAD_REQUEST);
+    goto fail;
+nomem:
+    failed(HTTPC_IO);
 fail:
     free(req);
     stream_free(s);
@@ -881,7 +938,7 @@ static long body_read(struct httpc_stream *s, char *out, size_t cap, char *err, 
                     return 0;
                 }
                 snprintf(err, errlen, "truncated response");
-                return -1;
+                return failed(HTTPC_TRUNCATED);
             }
             s->pos = 0;
             s->len = (size_t)r;
@@ -892,7 +949,7 @@ static long body_read(struct httpc_stream *s, char *out, size_t cap, char *err, 
             long d = httpc_chunked_decode(&s->ch, s->in + s->pos, n, &used);
             if (d < 0) {
                 snprintf(err, errlen, "malformed chunked response");
-                return -1;
+                return failed(HTTPC_PROTOCOL);
             }
             memcpy(out, s->in + s->pos, (size_t)d);
             s->pos += used;
@@ -921,9 +978,10 @@ static long body_read(struct httpc_stream *s, char *out, size_t cap, char *err, 
 long httpc_read_line(struct httpc_stream *s, char *buf, size_t cap, int timeout_s, char *err,
                      size_t errlen)
 {
+    last_err = HTTPC_OK;
     if (cap == 0) {
         snprintf(err, errlen, "no room for a line");
-        return -1;
+        return failed(HTTPC_TOO_BIG);
     }
     buf[0] = 0;
     if (timeout_s > 0) s->timeout_s = timeout_s;
@@ -931,7 +989,7 @@ long httpc_read_line(struct httpc_stream *s, char *buf, size_t cap, int timeout_
         char *nb = realloc(s->lbuf, cap + 1);
         if (!nb) {
             snprintf(err, errlen, "out of memory");
-            return -1;
+            return failed(HTTPC_IO);
         }
         s->lbuf = nb;
         s->lcap = cap + 1;
@@ -946,7 +1004,7 @@ long httpc_read_line(struct httpc_stream *s, char *buf, size_t cap, int timeout_
             if (ln > 0 && start[ln - 1] == '\r') ln--;
             if (ln >= cap) {
                 snprintf(err, errlen, "line longer than %zu bytes", cap - 1);
-                return -1;
+                return failed(HTTPC_TOO_BIG);
             }
             memcpy(buf, start, ln);
             buf[ln] = 0;
@@ -957,7 +1015,7 @@ long httpc_read_line(struct httpc_stream *s, char *buf, size_t cap, int timeout_
         if (s->ended) return 0;
         if (have >= cap) {
             snprintf(err, errlen, "line longer than %zu bytes", cap - 1);
-            return -1;
+            return failed(HTTPC_TOO_BIG);
         }
         memmove(s->lbuf, start, have);
         s->lpos = 0;
@@ -982,29 +1040,32 @@ int httpc_do(const struct httpc_opts *o, const char *method, const struct url *u
     r->retry_after = -1;
     struct httpc_stream *s =
         httpc_open(o, method, u, headers, body, body_len, &status, err, errlen);
-    if (!s) return -1;
+    if (!s) {
+        r->error = last_err;
+        return -1;
+    }
     if (s->head.content_length >= 0 && (unsigned long long)s->head.content_length > max_body &&
         s->mode == BODY_LENGTH) {
         snprintf(err, errlen, "response too large");
-        goto fail;
+        goto too_big;
     }
     size_t cap = 4096;
     r->body = malloc(cap + 1);
     if (!r->body) {
         snprintf(err, errlen, "out of memory");
-        goto fail;
+        goto nomem;
     }
     for (;;) {
         if (r->len == cap) {
             if (cap > max_body) {
                 snprintf(err, errlen, "response too large");
-                goto fail;
+                goto too_big;
             }
             size_t nc = cap * 2;
             char *nb = realloc(r->body, nc + 1);
             if (!nb) {
                 snprintf(err, errlen, "out of memory");
-                goto fail;
+                goto nomem;
             }
             r->body = nb;
             cap = nc;
@@ -1015,7 +1076,7 @@ int httpc_do(const struct httpc_opts *o, const char *method, const struct url *u
         r->len += (size_t)k;
         if (r->len > max_body) {
             snprintf(err, errlen, "response too large");
-            goto fail;
+            goto too_big;
         }
     }
     r->body[r->len] = 0;
@@ -1024,7 +1085,13 @@ int httpc_do(const struct httpc_opts *o, const char *method, const struct url *u
     memcpy(r->content_type, s->head.content_type, sizeof r->content_type);
     httpc_close(s);
     return 0;
+too_big:
+    failed(HTTPC_TOO_BIG);
+    goto fail;
+nomem:
+    failed(HTTPC_IO);
 fail:
+    r->error = last_err;
     httpc_close(s);
     httpc_resp_free(r);
     return -1;

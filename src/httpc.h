@@ -29,7 +29,34 @@ struct httpc_opts {
     int timeout_s;           /* connect, handshake, and each read or write */
 };
 
+/* Why an httpc call failed; callers branch on it, the err text beside it is
+ * for people. */
+enum httpc_err {
+    HTTPC_OK = 0,
+    HTTPC_BAD_REQUEST, /* method, header or HTTPS_PROXY refused before anything was sent */
+    HTTPC_RESOLVE,     /* the host name does not resolve */
+    HTTPC_CONNECT,     /* connection refused, no route */
+    HTTPC_TIMEOUT,     /* connect, or a wait for the socket, timed out */
+    HTTPC_TLS,         /* TLS handshake, certificate, alert or TLS-level I/O failure */
+    HTTPC_PROXY,       /* the proxy refused CONNECT or sent data after its answer */
+    HTTPC_RESET,       /* the peer reset or closed the connection before the answer ended */
+    HTTPC_TRUNCATED,   /* the body ended before its length or last chunk */
+    HTTPC_PROTOCOL,    /* a malformed response head or chunked body */
+    HTTPC_UNSUPPORTED, /* an answer httpc does not handle (101, endless 1xx) */
+    HTTPC_TOO_BIG,     /* a body past max_body, a line past its buffer */
+    HTTPC_IO,          /* another socket or system error (poll, out of memory) */
+};
+
+/* 1 when e means the answer broke off after the request went out (RESET,
+ * TRUNCATED, PROTOCOL): the failures worth another GET. */
+int httpc_err_broken(enum httpc_err e);
+
+/* The failure of the last httpc_open, httpc_read_line or httpc_do call of
+ * this process (HTTPC_OK after a success), like BearSSL's last_error. */
+enum httpc_err httpc_last_error(void);
+
 struct httpc_resp {
+    enum httpc_err error; /* httpc_do: HTTPC_OK, or why it returned -1 */
     int status;
     char *body; /* malloc'd, NUL-terminated (not counted in len) */
     size_t len;
@@ -40,10 +67,8 @@ struct httpc_resp {
 /* One request, whole response. headers: NULL-terminated "Name: value" lines
  * (Host, Content-Length when body, Connection: close and User-Agent are
  * added). Returns 0 whenever a response was read, whatever its status; -1 on
- * transport errors, a body past max_body ("response too large") or cut short
- * ("truncated response"), with err filled. An answer that broke off after
- * the request went out always says "reset", "truncated", "closed" or
- * "malformed" in err: kube.c retries a GET on exactly those words. */
+ * transport errors, a body past max_body (HTTPC_TOO_BIG) or cut short
+ * (HTTPC_TRUNCATED), with r->error set and err filled. */
 int httpc_do(const struct httpc_opts *o, const char *method, const struct url *u,
              const char *const *headers, const char *body, size_t body_len, size_t max_body,
              struct httpc_resp *r, char *err, size_t errlen);
@@ -52,7 +77,8 @@ void httpc_resp_free(struct httpc_resp *r);
 struct httpc_stream;
 
 /* Send the request and read the response head; the body is then read with
- * httpc_read_line. NULL with err filled on transport errors. */
+ * httpc_read_line. NULL with err filled (and httpc_last_error) on transport
+ * errors. */
 struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, const struct url *u,
                                 const char *const *headers, const char *body, size_t body_len,
                                 int *status, char *err, size_t errlen);
@@ -61,7 +87,8 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
  * line without '\n' is returned too. timeout_s > 0 replaces the stream's
  * timeout for this and later reads. Returns
  * its length (> 0), 0 at the end of the body, -1 on error, on a timeout
- * ("timed out after N s"), or on a line that does not fit in cap. */
+ * ("timed out after N s"), or on a line that does not fit in cap
+ * (HTTPC_TOO_BIG); httpc_last_error tells which. */
 long httpc_read_line(struct httpc_stream *s, char *buf, size_t cap, int timeout_s, char *err,
                      size_t errlen);
 void httpc_close(struct httpc_stream *s);

@@ -319,7 +319,7 @@ static void run_command(struct server *s, struct conn *c, struct who *wp, const 
     char image[IMAGE_MAX] = "";
     char ierr[128];
     if (cmd.verb == CMD_DEPLOY)
-        kube_image_ref(image, sizeof image, a->cfg.image_base, cmd.name, cmd.version, ierr,
+        kdoc_image_ref(image, sizeof image, a->cfg.image_base, cmd.name, cmd.version, ierr,
                        sizeof ierr);
     struct audit au = {.event = "accepted",
                        .team_id = w.team_id,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "k8sname.h"
 #include "str.h"
 
 /* ---- signature ---------------------------------------------------------- */
@@ -217,66 +218,6 @@ const char *cmd_verb_str(enum cmd_verb v)
     return "?";
 }
 
-static int is_lower_alnum(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static int is_tag_char(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-}
-
-/* One DNS-1123 label of any length: [a-z0-9]([a-z0-9-]*[a-z0-9])? */
-static int dns_label(const char *s, size_t n)
-{
-    if (n == 0 || !is_lower_alnum((unsigned char)s[0]) || !is_lower_alnum((unsigned char)s[n - 1]))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!is_lower_alnum((unsigned char)s[i]) && s[i] != '-') return 0;
-    return 1;
-}
-
-int cmd_ns_ok(const char *s, size_t n)
-{
-    return n <= K8S_NS_MAX && dns_label(s, n);
-}
-
-int cmd_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > K8S_NAME_MAX) return 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i == n || s[i] == '.') {
-            if (!dns_label(s + start, i - start)) return 0;
-            start = i + 1;
-        }
-    }
-    return 1;
-}
-
-static int is_digest(const char *s, size_t n)
-{
-    if (n != 7 + 64 || memcmp(s, "sha256:", 7) != 0) return 0;
-    for (size_t i = 7; i < n; i++)
-        if (lhex((unsigned char)s[i]) < 0) return 0;
-    return 1;
-}
-
-static int is_tag(const char *s, size_t n)
-{
-    if (n == 0 || n > VERSION_MAX || s[0] == '.' || s[0] == '-') return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!is_tag_char((unsigned char)s[i])) return 0;
-    return 1;
-}
-
-int cmd_version_ok(const char *s, size_t n)
-{
-    return is_tag(s, n) || is_digest(s, n);
-}
-
 /* Bytes of a word separator at s (space, tab, CR, LF: 1; U+00A0: 2), or 0. */
 static size_t sep_len(const unsigned char *s)
 {
@@ -340,7 +281,7 @@ static int parse_target(struct slice t, const char *default_ns, struct command *
         struct slice ns = {t.p, (size_t)(slash - t.p)};
         name = (struct slice){slash + 1, t.n - ns.n - 1};
         if (ns.n == 0) return fail_word(err, errlen, "Missing namespace before '/' in", t, "");
-        if (!cmd_ns_ok(ns.p, ns.n))
+        if (!k8sname_ns_ok(ns.p, ns.n))
             return fail_word(err, errlen, "Not a valid namespace:", ns,
                              " (lowercase letters, digits and '-', at most 63)");
         if (memchr(name.p, '/', name.n))
@@ -349,11 +290,11 @@ static int parse_target(struct slice t, const char *default_ns, struct command *
         memcpy(c->ns, ns.p, ns.n);
         c->ns[ns.n] = 0;
     } else {
-        if (!default_ns || !cmd_ns_ok(default_ns, strlen(default_ns)))
+        if (!default_ns || !k8sname_ns_ok(default_ns, strlen(default_ns)))
             return fail(err, errlen, "No valid default namespace is configured.");
         memcpy(c->ns, default_ns, strlen(default_ns) + 1);
     }
-    if (!cmd_name_ok(name.p, name.n))
+    if (!k8sname_name_ok(name.p, name.n))
         return fail_word(err, errlen, "Not a valid deployment name:", name,
                          " (lowercase letters, digits, '-' and '.', at most 253)");
     memcpy(c->name, name.p, name.n);
@@ -369,7 +310,7 @@ static int parse_version(struct slice v, struct command *c, char *err, size_t er
         d.n--;
     }
     if (d.n >= 7 && memcmp(d.p, "sha256:", 7) == 0) {
-        if (!is_digest(d.p, d.n))
+        if (!k8sname_digest_ok(d.p, d.n))
             return fail_word(err, errlen, "Not a valid digest:", v,
                              " (want sha256: and 64 lowercase hex digits)");
         memcpy(c->version, d.p, d.n);
@@ -378,7 +319,7 @@ static int parse_version(struct slice v, struct command *c, char *err, size_t er
     }
     if (memchr2(v, '/', '@') || memchr(v.p, ':', v.n))
         return fail_word(err, errlen, "Give a version, not an image:", v, "");
-    if (!is_tag(v.p, v.n))
+    if (!k8sname_tag_ok(v.p, v.n))
         return fail_word(err, errlen, "Not a valid version:", v,
                          " (a tag: letters, digits, '_', '.', '-', at most 128, not starting "
                          "with '.' or '-')");

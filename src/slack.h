@@ -102,13 +102,6 @@ const char *cmd_verb_str(enum cmd_verb v);
 int cmd_parse(const char *text, const char *default_ns, struct command *c, char *err,
               size_t errlen);
 
-/* 1 when s[0..n) is a DNS-1123 label of at most K8S_NS_MAX (a namespace). */
-int cmd_ns_ok(const char *s, size_t n);
-/* 1 when s[0..n) is a DNS-1123 subdomain of at most K8S_NAME_MAX (a deployment). */
-int cmd_name_ok(const char *s, size_t n);
-/* 1 when s[0..n) is an image tag or "sha256:" + 64 lowercase hex. */
-int cmd_version_ok(const char *s, size_t n);
-
 /* The help text in Slack mrkdwn, already escaped (&lt; &gt;): send as is,
  * never through slack_escape_text. */
 extern const char cmd_usage[];

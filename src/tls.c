@@ -362,9 +362,10 @@ int tls_wait_fd(int fd, short ev, long long deadline, int timeout_s, char *err, 
     }
 }
 
-static void sock_error(int e, char *err, size_t errlen)
+static void sock_error(struct tls_conn *c, int e, char *err, size_t errlen)
 {
-    if (e == ECONNRESET || e == EPIPE)
+    c->broken = e == ECONNRESET || e == EPIPE;
+    if (c->broken)
         snprintf(err, errlen, "connection reset");
     else if (e == ECONNREFUSED)
         snprintf(err, errlen, "connection refused");
@@ -384,6 +385,7 @@ static int run_until(struct tls_conn *c, unsigned want, long long deadline, int 
         if (st & BR_SSL_CLOSED) {
             int code = br_ssl_engine_last_error(e);
             if (code == BR_ERR_OK) {
+                c->broken = handshake || !(want & BR_SSL_RECVAPP);
                 if (handshake)
                     snprintf(err, errlen, "connection closed during TLS handshake");
                 else if (!(want & BR_SSL_RECVAPP))
@@ -412,7 +414,7 @@ static int run_until(struct tls_conn *c, unsigned want, long long deadline, int 
                 br_ssl_engine_sendrec_ack(e, len);
                 continue;
             }
-            sock_error(w < 0 ? errno : EPIPE, err, errlen);
+            sock_error(c, w < 0 ? errno : EPIPE, err, errlen);
             return -1;
         }
         if (want == 0 || (st & want)) return 1;
@@ -429,13 +431,13 @@ static int run_until(struct tls_conn *c, unsigned want, long long deadline, int 
                 if (tls_wait_fd(c->fd, POLLIN, deadline, timeout_s, err, errlen) < 0) return -1;
                 continue;
             }
-            if (r == 0) c->bare_eof = 1;
+            if (r == 0) c->bare_eof = c->broken = 1;
             if (r == 0)
                 snprintf(err, errlen,
                          handshake ? "connection closed during TLS handshake"
                                    : "connection closed without TLS close_notify");
             else
-                sock_error(errno, err, errlen);
+                sock_error(c, errno, err, errlen);
             return -1;
         }
         snprintf(err, errlen, "TLS engine stalled (state %u)", st);
@@ -493,6 +495,7 @@ int tls_open(struct tls_conn *c, int fd, const struct tls_anchors *a, const char
 
     c->fd = fd;
     c->bare_eof = 0;
+    c->broken = 0;
     if (!server_name || !*server_name || strlen(server_name) >= sizeof c->server_name) {
         snprintf(err, errlen, "TLS needs a server name to verify");
         return -1;

@@ -32,6 +32,7 @@ struct tls_conn {
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
     int fd;
     int bare_eof; /* set when the peer closed TCP without close_notify */
+    int broken;   /* set with err when the peer reset or closed the connection */
     char server_name[256];
 };
 

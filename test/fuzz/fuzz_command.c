@@ -1,10 +1,11 @@
-/* cmd_parse on arbitrary text, kube_image_ref on success; every result obeys the
+/* cmd_parse on arbitrary text, kdoc_image_ref on success; every result obeys the
  * grammar and every error is one short line of safe printable ASCII. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kube.h"
+#include "k8sname.h"
+#include "kdoc.h"
 #include "slack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,12 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (err[0]) abort();
     if (c.verb != CMD_HELP) {
-        if (!cmd_ns_ok(c.ns, strlen(c.ns)) || !cmd_name_ok(c.name, strlen(c.name))) abort();
+        if (!k8sname_ns_ok(c.ns, strlen(c.ns)) || !k8sname_name_ok(c.name, strlen(c.name))) abort();
     }
     if (c.verb == CMD_DEPLOY) {
-        if (!cmd_version_ok(c.version, strlen(c.version))) abort();
+        if (!k8sname_version_ok(c.version, strlen(c.version))) abort();
         char ierr[128];
-        if (kube_image_ref(img, sizeof img, "123456789.dkr.ecr.us-east-1.amazonaws.com/", c.name,
+        if (kdoc_image_ref(img, sizeof img, "123456789.dkr.ecr.us-east-1.amazonaws.com/", c.name,
                            c.version, ierr, sizeof ierr) != 0)
             abort(); /* always fits: 44 + 1 + 253 + 1 + 128 < IMAGE_MAX */
         if (strchr(img, ' ')) abort();

@@ -1,19 +1,20 @@
-/* libFuzzer target for kube's parsers: the input is a Deployment,
- * ReplicaSet(List), watch event or Status JSON; an optional second document
- * after a "\n---\n" line plays the ReplicaSet(List) for the functions that
- * take two. Every function must return without reading past its input. */
+/* libFuzzer target for kdoc.c and krs.c (Deployment and ReplicaSet documents): the input is a
+ * Deployment, ReplicaSet(List), watch event or Status JSON; an optional second document after a
+ * "\n---\n" line plays the ReplicaSet(List) for the functions that take two. Every function must
+ * return without reading past its input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kube.h"
+#include "kdoc.h"
+#include "krs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char msg[256], c[64], img[IMAGE_MAX], err[256], out[4096], *patch;
-    struct kube_counts k;
+    struct kdoc_counts k;
     size_t off, len;
     /* exact-size copies so ASan sees any over-read */
     char *a = malloc(size ? size : 1), *b;
@@ -29,24 +30,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memcpy(b, sep ? sep + 5 : (const char *)data, bn);
 
-    kube_rollout_state(a, an, &k, msg, sizeof msg);
-    kube_choose_container(a, an, "web", c, sizeof c, img, sizeof img, err, sizeof err);
-    kube_status_text(a, an, out, sizeof out);
-    kube_status_message(a, an, msg, sizeof msg);
-    kube_selector(a, an, out, sizeof out);
-    if (kube_watch_event(a, an, &off, &len) != KEV_BAD) {
-        if (off + len > an) abort();
-        kube_rollout_state(a + off, len, NULL, msg, sizeof msg);
+    struct kdeploy d;
+    if (kdoc_deploy_parse(a, an, &d) == 0) {
+        /* the parsed struct and the JSON entry points agree */
+        enum kdoc_rollout st = kdoc_rollout(&d, &k, msg, sizeof msg);
+        if (st != kdoc_rollout_state(a, an, NULL, msg, sizeof msg)) abort();
+        kdoc_choose(&d, "web", c, sizeof c, img, sizeof img, err, sizeof err);
+        if (d.ncontainers < 0 || d.ninit < 0 || d.name[sizeof d.name - 1] != 0) abort();
     }
-    kube_history_text(a, an, b, bn, out, sizeof out);
-    kube_template_matches(a, an, b, bn);
-    long r = kube_rollback_target(a, an, b, bn, 0, &off, &len, err, sizeof err);
+    kdoc_deploy_free(&d);
+    kdoc_resource_version(a, an, msg, sizeof msg);
+    kdoc_rollout_state(a, an, &k, msg, sizeof msg);
+    kdoc_choose_container(a, an, "web", c, sizeof c, img, sizeof img, err, sizeof err);
+    kdoc_status_text(a, an, out, sizeof out);
+    kdoc_status_message(a, an, msg, sizeof msg);
+    kdoc_selector(a, an, out, sizeof out);
+    if (kdoc_watch_event(a, an, &off, &len) != KEV_BAD) {
+        if (off + len > an) abort();
+        kdoc_rollout_state(a + off, len, NULL, msg, sizeof msg);
+    }
+    krs_history_text(a, an, b, bn, out, sizeof out);
+    krs_template_matches(a, an, b, bn);
+    long r = krs_rollback_target(a, an, b, bn, 0, &off, &len, err, sizeof err);
     if (r >= 0 && off + len > bn) abort();
-    kube_rollback_target(a, an, b, bn, 3, &off, &len, err, sizeof err);
+    krs_rollback_target(a, an, b, bn, 3, &off, &len, err, sizeof err);
     size_t cap = an + bn + 2048;
     patch = malloc(cap);
     if (patch) {
-        long n = kube_rollback_patch(a, an, b, bn, "cause \"x\"", patch, cap, err, sizeof err);
+        long n = krs_rollback_patch(a, an, b, bn, "cause \"x\"", patch, cap, err, sizeof err);
         if (n >= 0 && (size_t)n >= cap) abort();
         free(patch);
     }

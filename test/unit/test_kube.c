@@ -1,7 +1,9 @@
-/* Unit tests of src/kube.c: kubectl's rollout-status rules, container choice,
- * patch builders, rollback rules, history, selectors, and the deploy and
- * rollback flows over a scripted fake transport. */
+/* Unit tests of src/kube.c, kapi.c, rollout.c, kdoc.c and krs.c: kubectl's rollout-status rules,
+ * container choice, patch builders, rollback rules, history, selectors, and the deploy and rollback
+ * flows over a scripted fake transport. */
+#include "../../src/kapi.c"
 #include "../../src/kube.c"
+#include "../../src/rollout.c"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,9 +53,9 @@ static void only_web(char *d)
     }
 }
 
-static enum kube_rollout st(const char *js, char *msg, size_t cap)
+static enum kdoc_rollout st(const char *js, char *msg, size_t cap)
 {
-    return kube_rollout_state(js, strlen(js), NULL, msg, cap);
+    return kdoc_rollout_state(js, strlen(js), NULL, msg, cap);
 }
 
 /* ---- rollout status ---- */
@@ -65,7 +67,7 @@ TEST(rollout_table)
         long gen, og;
         int spec, repl, upd, avail;
         const char *reason;
-        enum kube_rollout want;
+        enum kdoc_rollout want;
         const char *msg;
     } t[] = {
         {2, 1, 3, 3, 3, 3, NULL, ROLLOUT_WAITING,
@@ -112,10 +114,10 @@ TEST(rollout_table)
 TEST(rollout_missing_fields)
 {
     char m[512];
-    struct kube_counts c;
+    struct kdoc_counts c;
     /* no status, no generation: 0 <= 0, desired 1, updated 0 */
     const char *a = "{\"metadata\":{\"name\":\"x\"},\"spec\":{}}";
-    CHECK_EQ(kube_rollout_state(a, strlen(a), &c, m, sizeof m), ROLLOUT_WAITING);
+    CHECK_EQ(kdoc_rollout_state(a, strlen(a), &c, m, sizeof m), ROLLOUT_WAITING);
     CHECK_STR(m, "Waiting for deployment \"x\" rollout to finish: 0 out of 1 new replicas have "
                  "been updated...");
     CHECK_EQ(c.desired, 1);
@@ -140,9 +142,9 @@ TEST(rollout_missing_fields)
 TEST(rollout_counts)
 {
     char b[4096], m[512];
-    struct kube_counts c;
+    struct kdoc_counts c;
     dep(b, sizeof b, "r/web:1", 3, 3, 5, 6, 4, 2, NULL);
-    CHECK_EQ(kube_rollout_state(b, strlen(b), &c, m, sizeof m), ROLLOUT_WAITING);
+    CHECK_EQ(kdoc_rollout_state(b, strlen(b), &c, m, sizeof m), ROLLOUT_WAITING);
     CHECK_EQ(c.desired, 5);
     CHECK_EQ(c.replicas, 6);
     CHECK_EQ(c.updated, 4);
@@ -169,16 +171,87 @@ TEST(rollout_bad_input)
     size_t n = strlen(b);
     for (size_t k = 0; k < n; k++) {
         char *g = t_guard(b, k);
-        CHECK_EQ(kube_rollout_state(g, k, NULL, m, sizeof m), ROLLOUT_ERROR);
+        CHECK_EQ(kdoc_rollout_state(g, k, NULL, m, sizeof m), ROLLOUT_ERROR);
         t_unguard(g, k);
     }
     char *g = t_guard(b, n);
-    CHECK_EQ(kube_rollout_state(g, n, NULL, m, sizeof m), ROLLOUT_DONE);
+    CHECK_EQ(kdoc_rollout_state(g, n, NULL, m, sizeof m), ROLLOUT_DONE);
     t_unguard(g, n);
     /* a tiny message buffer is cut, never overrun */
     char tiny[8];
-    CHECK_EQ(kube_rollout_state(b, n, NULL, tiny, sizeof tiny), ROLLOUT_DONE);
+    CHECK_EQ(kdoc_rollout_state(b, n, NULL, tiny, sizeof tiny), ROLLOUT_DONE);
     CHECK_STR(tiny, "deploym");
+}
+
+/* ---- the parsed Deployment ---- */
+
+TEST(deploy_parse)
+{
+    char b[4096], big[8192];
+    struct kdeploy d;
+    dep(b, sizeof b, "r/web:1", 3, 2, 4, 5, 3, 2, "ProgressDeadlineExceeded");
+    CHECK_EQ(kdoc_deploy_parse(b, strlen(b), &d), 0);
+    CHECK_EQ(d.is_deployment, 1);
+    CHECK_STR(d.name, "web");
+    CHECK_STR(d.ns, "default");
+    CHECK_STR(d.uid, "uid-web");
+    CHECK_STR(d.rv, "100");
+    CHECK_EQ(d.generation, 3);
+    CHECK_EQ(d.observed, 2);
+    CHECK_EQ(d.counts.desired, 4);
+    CHECK_EQ(d.counts.replicas, 5);
+    CHECK_EQ(d.counts.updated, 3);
+    CHECK_EQ(d.counts.available, 2);
+    CHECK_EQ(d.revision, 4);
+    CHECK_EQ(d.deadline_exceeded, 1);
+    CHECK_EQ(d.paused, 0);
+    CHECK_EQ(d.progress_deadline_s, -1);
+    CHECK_EQ(d.ncontainers, 2);
+    CHECK_STR(d.containers[0].name, "web");
+    CHECK_STR(d.containers[0].image, "r/web:1");
+    CHECK_STR(d.containers[1].image, "envoy:1.2");
+    CHECK_EQ(d.ninit, 1);
+    CHECK_STR(d.init[0].name, "init");
+    kdoc_deploy_free(&d);
+    kdoc_deploy_free(&d); /* idempotent */
+    /* paused and progressDeadlineSeconds are read; a bare object is not a Deployment */
+    snprintf(big, sizeof big, "%s", b);
+    static const char ins[] = "\"paused\":true,\"progressDeadlineSeconds\":120,";
+    char *spec = strstr(big, "\"spec\":{") + 8;
+    memmove(spec + sizeof ins - 1, spec, strlen(spec) + 1);
+    memcpy(spec, ins, sizeof ins - 1);
+    CHECK_EQ(kdoc_deploy_parse(big, strlen(big), &d), 0);
+    CHECK_EQ(d.paused, 1);
+    CHECK_EQ(d.progress_deadline_s, 120);
+    kdoc_deploy_free(&d);
+    CHECK_EQ(kdoc_deploy_parse("{}", 2, &d), 0);
+    CHECK_EQ(d.is_deployment, 0);
+    CHECK_EQ(d.revision, -1);
+    CHECK_EQ(d.ncontainers, 0);
+    kdoc_deploy_free(&d);
+    /* every strict prefix is malformed: -1, nothing to free, nothing read past it */
+    size_t n = strlen(b);
+    for (size_t k = 0; k < n; k++) {
+        char *g = t_guard(b, k);
+        CHECK_EQ(kdoc_deploy_parse(g, k, &d), -1);
+        CHECK_EQ(d.ncontainers, 0);
+        kdoc_deploy_free(&d);
+        t_unguard(g, k);
+    }
+}
+
+TEST(resource_version)
+{
+    char rv[8];
+    const char *bm = "{\"kind\":\"Deployment\",\"metadata\":{\"resourceVersion\":\"1234567\"}}";
+    CHECK_EQ(kdoc_resource_version(bm, strlen(bm), rv, sizeof rv), 7); /* at the limit */
+    CHECK_STR(rv, "1234567");
+    const char *bm8 = "{\"metadata\":{\"resourceVersion\":\"12345678\"}}";
+    strcpy(rv, "old");
+    CHECK_EQ(kdoc_resource_version(bm8, strlen(bm8), rv, sizeof rv), -1); /* one past */
+    CHECK_EQ(kdoc_resource_version("{\"metadata\":{}}", 15, rv, sizeof rv), -1);
+    CHECK_EQ(kdoc_resource_version("{\"metadata\":{\"resourceVersion\":\"1\"", 34, rv, sizeof rv),
+             -1);
 }
 
 /* ---- container choice ---- */
@@ -188,19 +261,19 @@ TEST(container_choice)
     char b[4096], c[64], img[IMAGE_MAX], err[256];
     dep(b, sizeof b, "r/web:1", 1, 1, 1, 1, 1, 1, NULL);
     CHECK_EQ(
-        kube_choose_container(b, strlen(b), "web", c, sizeof c, img, sizeof img, err, sizeof err),
+        kdoc_choose_container(b, strlen(b), "web", c, sizeof c, img, sizeof img, err, sizeof err),
         0);
     CHECK_STR(c, "web");
     CHECK_STR(img, "r/web:1");
     /* ambiguous: the names are listed, initContainers are not candidates */
     CHECK_EQ(
-        kube_choose_container(b, strlen(b), "init", c, sizeof c, img, sizeof img, err, sizeof err),
+        kdoc_choose_container(b, strlen(b), "init", c, sizeof c, img, sizeof img, err, sizeof err),
         -1);
     CHECK_STR(err, "deployment init has 2 containers and none is named init: web, envoy");
     /* the only container, whatever its name */
     const char *one = "{\"spec\":{\"template\":{\"spec\":{\"initContainers\":[{\"name\":\"web\"}],"
                       "\"containers\":[{\"name\":\"app\",\"image\":\"x:1\"}]}}}}";
-    CHECK_EQ(kube_choose_container(one, strlen(one), "web", c, sizeof c, img, sizeof img, err,
+    CHECK_EQ(kdoc_choose_container(one, strlen(one), "web", c, sizeof c, img, sizeof img, err,
                                    sizeof err),
              0);
     CHECK_STR(c, "app");
@@ -209,31 +282,31 @@ TEST(container_choice)
                           "{\"spec\":{\"template\":{\"spec\":{}}}}",
                           "{\"spec\":{\"template\":{\"spec\":{\"containers\":{}}}}}"};
     for (size_t i = 0; i < 3; i++) {
-        CHECK_EQ(kube_choose_container(none[i], strlen(none[i]), "web", c, sizeof c, img,
+        CHECK_EQ(kdoc_choose_container(none[i], strlen(none[i]), "web", c, sizeof c, img,
                                        sizeof img, err, sizeof err),
                  -1);
         CHECK_STR(err, "deployment web has no containers");
     }
-    CHECK_EQ(kube_choose_container("{", 1, "web", c, sizeof c, img, sizeof img, err, sizeof err),
+    CHECK_EQ(kdoc_choose_container("{", 1, "web", c, sizeof c, img, sizeof img, err, sizeof err),
              -1);
     /* a container with a non-string name is refused, not guessed */
     const char *badname = "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":7}]}}}}";
-    CHECK_EQ(kube_choose_container(badname, strlen(badname), "web", c, sizeof c, img, sizeof img,
+    CHECK_EQ(kdoc_choose_container(badname, strlen(badname), "web", c, sizeof c, img, sizeof img,
                                    err, sizeof err),
              -1);
 }
 
 /* ---- names, images, paths ---- */
 
-/* The names kube.c accepts are slack.h's: a NULL-safe view for the checks. */
+/* The names kube.c accepts are k8sname.h's: a NULL-safe view for the checks. */
 static int kube_label_ok(const char *s)
 {
-    return s && cmd_ns_ok(s, strlen(s));
+    return s && k8sname_ns_ok(s, strlen(s));
 }
 
 static int kube_name_ok(const char *s)
 {
-    return s && cmd_name_ok(s, strlen(s));
+    return s && k8sname_name_ok(s, strlen(s));
 }
 
 TEST(names)
@@ -274,32 +347,32 @@ TEST(image_ref)
 {
     char out[IMAGE_MAX], err[128], v[200];
     CHECK_EQ(
-        kube_image_ref(out, sizeof out, "registry.example/team/", "web", "1.4", err, sizeof err),
+        kdoc_image_ref(out, sizeof out, "registry.example/team/", "web", "1.4", err, sizeof err),
         0);
     CHECK_STR(out, "registry.example/team/web:1.4");
     const char *dg = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-    CHECK_EQ(kube_image_ref(out, sizeof out, "r:5000", "web", dg, err, sizeof err), 0);
+    CHECK_EQ(kdoc_image_ref(out, sizeof out, "r:5000", "web", dg, err, sizeof err), 0);
     CHECK_STR(out, "r:5000/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
                    "abcdef");
     const char *bad[] = {"",    "-x",  ".x",         "a b", "a/b",
                          "a:b", "a@b", "sha256:abc", "x\n", ("sha256:0123456789ABCDEF")};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_EQ(kube_image_ref(out, sizeof out, "r", "web", bad[i], err, sizeof err), -1);
+        CHECK_EQ(kdoc_image_ref(out, sizeof out, "r", "web", bad[i], err, sizeof err), -1);
     memset(v, 'a', VERSION_MAX);
     v[VERSION_MAX] = 0;
-    CHECK_EQ(kube_image_ref(out, sizeof out, "r", "web", v, err, sizeof err), 0);
+    CHECK_EQ(kdoc_image_ref(out, sizeof out, "r", "web", v, err, sizeof err), 0);
     v[VERSION_MAX] = 'a';
     v[VERSION_MAX + 1] = 0;
-    CHECK_EQ(kube_image_ref(out, sizeof out, "r", "web", v, err, sizeof err), -1);
-    CHECK_EQ(kube_image_ref(out, sizeof out, "", "web", "1", err, sizeof err), -1);
+    CHECK_EQ(kdoc_image_ref(out, sizeof out, "r", "web", v, err, sizeof err), -1);
+    CHECK_EQ(kdoc_image_ref(out, sizeof out, "", "web", "1", err, sizeof err), -1);
     CHECK_STR(err, "IMAGE_BASE is not set");
-    CHECK_EQ(kube_image_ref(out, sizeof out, NULL, "web", "1", err, sizeof err), -1);
-    CHECK_EQ(kube_image_ref(out, sizeof out, "r e", "web", "1", err, sizeof err), -1);
-    CHECK_EQ(kube_image_ref(out, sizeof out, "r", "Web", "1", err, sizeof err), -1);
+    CHECK_EQ(kdoc_image_ref(out, sizeof out, NULL, "web", "1", err, sizeof err), -1);
+    CHECK_EQ(kdoc_image_ref(out, sizeof out, "r e", "web", "1", err, sizeof err), -1);
+    CHECK_EQ(kdoc_image_ref(out, sizeof out, "r", "Web", "1", err, sizeof err), -1);
     /* exactly fitting and one byte short */
-    CHECK_EQ(kube_image_ref(out, 10, "r", "web", "1.4", err, sizeof err), 0);
+    CHECK_EQ(kdoc_image_ref(out, 10, "r", "web", "1.4", err, sizeof err), 0);
     CHECK_STR(out, "r/web:1.4");
-    CHECK_EQ(kube_image_ref(out, 9, "r", "web", "1.4", err, sizeof err), -1);
+    CHECK_EQ(kdoc_image_ref(out, 9, "r", "web", "1.4", err, sizeof err), -1);
 }
 
 TEST(api_path)
@@ -308,17 +381,17 @@ TEST(api_path)
     char out[128];
     memset(&u, 0, sizeof u);
     strcpy(u.path, "/");
-    CHECK_EQ(kube_api_path(out, sizeof out, &u, "prod", "deployments/web"), 0);
+    CHECK_EQ(kapi_path(out, sizeof out, &u, "prod", "deployments/web"), 0);
     CHECK_STR(out, "/apis/apps/v1/namespaces/prod/deployments/web");
     strcpy(u.path, "/k8s//");
-    CHECK_EQ(kube_api_path(out, sizeof out, &u, "prod", "replicasets"), 0);
+    CHECK_EQ(kapi_path(out, sizeof out, &u, "prod", "replicasets"), 0);
     CHECK_STR(out, "/k8s/apis/apps/v1/namespaces/prod/replicasets");
     strcpy(u.path, "");
-    CHECK_EQ(kube_api_path(out, sizeof out, &u, "a", "b"), 0);
+    CHECK_EQ(kapi_path(out, sizeof out, &u, "a", "b"), 0);
     CHECK_STR(out, "/apis/apps/v1/namespaces/a/b");
     size_t n = strlen(out);
-    CHECK_EQ(kube_api_path(out, n + 1, &u, "a", "b"), 0);
-    CHECK_EQ(kube_api_path(out, n, &u, "a", "b"), -1);
+    CHECK_EQ(kapi_path(out, n + 1, &u, "a", "b"), 0);
+    CHECK_EQ(kapi_path(out, n, &u, "a", "b"), -1);
     CHECK_STR(out, "");
 }
 
@@ -327,26 +400,26 @@ TEST(selector)
     char out[256];
     const char *d = "{\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"web\",\"tier\":\"a b/c\","
                     "\"x.io/k\":\"v\"}}}}";
-    CHECK_EQ(kube_selector(d, strlen(d), out, sizeof out), (long)strlen(out));
+    CHECK_EQ(kdoc_selector(d, strlen(d), out, sizeof out), (long)strlen(out));
     CHECK_STR(out, "app%3Dweb%2Ctier%3Da%20b%2Fc%2Cx.io%2Fk%3Dv");
     const char *e = "{\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"web\"},"
                     "\"matchExpressions\":[{\"key\":\"env\",\"operator\":\"In\",\"values\":"
                     "[\"a\",\"b\"]},{\"key\":\"z\",\"operator\":\"NotIn\",\"values\":[\"q\"]},"
                     "{\"key\":\"e\",\"operator\":\"Exists\"},{\"key\":\"n\",\"operator\":"
                     "\"DoesNotExist\"}]}}}";
-    CHECK(kube_selector(e, strlen(e), out, sizeof out) > 0);
+    CHECK(kdoc_selector(e, strlen(e), out, sizeof out) > 0);
     CHECK_STR(out, "app%3Dweb%2Cenv%20in%20%28a%2Cb%29%2Cz%20notin%20%28q%29%2Ce%2C%21n");
     const char *bad = "{\"spec\":{\"selector\":{\"matchExpressions\":[{\"key\":\"a\","
                       "\"operator\":\"Gt\"}]}}}";
-    CHECK_EQ(kube_selector(bad, strlen(bad), out, sizeof out), -1);
+    CHECK_EQ(kdoc_selector(bad, strlen(bad), out, sizeof out), -1);
     const char *empty = "{\"spec\":{}}";
-    CHECK_EQ(kube_selector(empty, strlen(empty), out, sizeof out), 0);
+    CHECK_EQ(kdoc_selector(empty, strlen(empty), out, sizeof out), 0);
     CHECK_STR(out, "");
     /* "app%3Dweb" is 9 bytes: fits in 10, not in 9 */
     const char *one = "{\"spec\":{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}}}";
-    CHECK_EQ(kube_selector(one, strlen(one), out, 10), 9);
-    CHECK_EQ(kube_selector(one, strlen(one), out, 9), -1);
-    CHECK_EQ(kube_selector("[", 1, out, sizeof out), -1);
+    CHECK_EQ(kdoc_selector(one, strlen(one), out, 10), 9);
+    CHECK_EQ(kdoc_selector(one, strlen(one), out, 9), -1);
+    CHECK_EQ(kdoc_selector("[", 1, out, sizeof out), -1);
 }
 
 /* ---- change-cause and patches ---- */
@@ -355,18 +428,18 @@ TEST(change_cause)
 {
     char c[KUBE_CAUSE_MAX + 100];
     struct kube_actor a = {"U0TESTER", "tester", "C0DEPLOY", "deploys", "T0TEAM"};
-    kube_change_cause(c, sizeof c, &a, "set myservice=registry/myservice:1.4");
+    kdoc_change_cause(c, sizeof c, &a, "set myservice=registry/myservice:1.4");
     CHECK_STR(c, "deploy-api: tester (U0TESTER) set myservice=registry/myservice:1.4 from "
                  "#deploys (C0DEPLOY)");
     struct kube_actor nl = {"U1", "evil\nname\r\t", NULL, NULL, NULL};
-    kube_change_cause(c, sizeof c, &nl, "x");
+    kdoc_change_cause(c, sizeof c, &nl, "x");
     CHECK_STR(c, "deploy-api: evil name   (U1) x");
     setenv("USER", "alice", 1);
-    kube_change_cause(c, sizeof c, NULL, "set a=b");
+    kdoc_change_cause(c, sizeof c, NULL, "set a=b");
     CHECK_STR(c, "deploy-api: alice (cli) set a=b");
     struct kube_actor empty = {0};
     unsetenv("USER");
-    kube_change_cause(c, sizeof c, &empty, "set a=b");
+    kdoc_change_cause(c, sizeof c, &empty, "set a=b");
     CHECK_STR(c, "deploy-api: cli set a=b");
     /* long input is cut at KUBE_CAUSE_MAX on a character boundary */
     char what[2000];
@@ -376,7 +449,7 @@ TEST(change_cause)
         n += 2;
     }
     what[n] = 0;
-    kube_change_cause(c, sizeof c, &a, what);
+    kdoc_change_cause(c, sizeof c, &a, what);
     CHECK(strlen(c) <= KUBE_CAUSE_MAX - 1);
     CHECK(strlen(c) >= KUBE_CAUSE_MAX - 3);
     size_t l = strlen(c);
@@ -384,7 +457,7 @@ TEST(change_cause)
     CHECK((unsigned char)c[l - 2] == 0xc3);
     /* a small buffer */
     char s[12];
-    kube_change_cause(s, sizeof s, &a, "x");
+    kdoc_change_cause(s, sizeof s, &a, "x");
     CHECK_STR(s, "deploy-api:");
 }
 
@@ -393,18 +466,18 @@ TEST(set_image_patch)
     char b[1024], s[256];
     struct json_doc d;
     struct json_tok t[64];
-    long n = kube_set_image_patch(b, sizeof b, "web", "r/web:1", "c");
+    long n = kdoc_set_image_patch(b, sizeof b, "web", "r/web:1", "c");
     CHECK_STR(b, "{\"metadata\":{\"annotations\":{\"kubernetes.io/change-cause\":\"c\"}},\"spec\":"
                  "{\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"r/web:"
                  "1\"}]}}}}");
     CHECK_EQ(n, (long)strlen(b));
     /* exact fit and one short */
-    CHECK_EQ(kube_set_image_patch(b, (size_t)n + 1, "web", "r/web:1", "c"), n);
-    CHECK_EQ(kube_set_image_patch(b, (size_t)n, "web", "r/web:1", "c"), -1);
+    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n + 1, "web", "r/web:1", "c"), n);
+    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n, "web", "r/web:1", "c"), -1);
     /* hostile strings round-trip through the JSON reader */
     const char *cn = "we\"b\\x", *im = "r/\"x\":1",
                *cause = "who \"q\" \\ \xc3\xa9 \xe2\x9c\x93 \x01 end";
-    n = kube_set_image_patch(b, sizeof b, cn, im, cause);
+    n = kdoc_set_image_patch(b, sizeof b, cn, im, cause);
     CHECK(n > 0);
     CHECK(json_parse(&d, b, (size_t)n, t, 64) > 0);
     int c0 = json_first(&d, json_path(&d, 0, "spec", "template", "spec", "containers", JP_END));
@@ -413,12 +486,12 @@ TEST(set_image_patch)
     CHECK_STR(s, cn);
     CHECK(json_str(&d, json_get(&d, c0, "image"), s, sizeof s) >= 0);
     CHECK_STR(s, im);
-    CHECK(json_str(&d, json_path(&d, 0, "metadata", "annotations", CAUSE_KEY, JP_END), s,
+    CHECK(json_str(&d, json_path(&d, 0, "metadata", "annotations", KDOC_CAUSE_KEY, JP_END), s,
                    sizeof s) >= 0);
     CHECK_STR(s, cause);
     CHECK_EQ(d.toks[json_path(&d, 0, "spec", "template", "spec", "containers", JP_END)].size, 1);
     /* no cause: no metadata at all */
-    n = kube_set_image_patch(b, sizeof b, "web", "i", NULL);
+    n = kdoc_set_image_patch(b, sizeof b, "web", "i", NULL);
     CHECK_STR(b, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
                  "\"i\"}]}}}}");
 }
@@ -445,8 +518,8 @@ TEST(rollback_patch)
     char b[8192], err[128], s[256];
     struct json_doc d;
     struct json_tok t[256];
-    long n = kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "new cause", b,
-                                 sizeof b, err, sizeof err);
+    long n = krs_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "new cause", b,
+                                sizeof b, err, sizeof err);
     CHECK(n > 0);
     CHECK(json_parse(&d, b, (size_t)n, t, 256) > 0);
     CHECK_EQ(d.toks[0].type, JSON_ARRAY);
@@ -483,27 +556,27 @@ TEST(rollback_patch)
     CHECK_EQ(json_get(&d, ann, "mine"), -1);
     json_str(&d, json_get(&d, ann, "rs-own"), s, sizeof s);
     CHECK_STR(s, "x\"y \xc3\xa9");
-    CHECK(json_eq(&d, json_get(&d, ann, CAUSE_KEY), "new cause"));
+    CHECK(json_eq(&d, json_get(&d, ann, KDOC_CAUSE_KEY), "new cause"));
     CHECK_EQ(d.toks[ann].size, 4);
     /* without a cause the RS's change-cause is carried (kubectl) */
-    n = kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), NULL, b, sizeof b,
-                            err, sizeof err);
+    n = krs_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), NULL, b, sizeof b,
+                           err, sizeof err);
     CHECK(json_parse(&d, b, (size_t)n, t, 256) > 0);
     ann = json_get(&d, json_next(&d, json_first(&d, 0)), "value");
-    CHECK(json_eq(&d, json_get(&d, ann, CAUSE_KEY), "rs cause"));
+    CHECK(json_eq(&d, json_get(&d, ann, KDOC_CAUSE_KEY), "rs cause"));
     /* bounds: exact fit, one short */
-    n = kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b, sizeof b,
-                            err, sizeof err);
+    n = krs_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b, sizeof b,
+                           err, sizeof err);
     CHECK(n > 0);
-    CHECK_EQ(kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b,
-                                 (size_t)n + 1, err, sizeof err),
+    CHECK_EQ(krs_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b,
+                                (size_t)n + 1, err, sizeof err),
              n);
-    CHECK_EQ(kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b,
-                                 (size_t)n, err, sizeof err),
+    CHECK_EQ(krs_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS), "c", b,
+                                (size_t)n, err, sizeof err),
              -1);
     /* an RS without a template is refused */
-    CHECK_EQ(kube_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), "{}", 2, "c", b, sizeof b, err,
-                                 sizeof err),
+    CHECK_EQ(krs_rollback_patch(RB_DEPLOY, strlen(RB_DEPLOY), "{}", 2, "c", b, sizeof b, err,
+                                sizeof err),
              -1);
     CHECK_STR(err, "ReplicaSet has no pod template");
 }
@@ -521,12 +594,12 @@ TEST(template_matches)
     const char *extra = "{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"app\":\"w\","
                         "\"x\":\"h\"}},\"spec\":{\"containers\":[{\"name\":\"w\",\"image\":"
                         "\"i:1\"}]}}}}";
-    CHECK_EQ(kube_template_matches(d, strlen(d), same, strlen(same)), 1);
-    CHECK_EQ(kube_template_matches(d, strlen(d), other, strlen(other)), 0);
-    CHECK_EQ(kube_template_matches(d, strlen(d), extra, strlen(extra)), 0);
-    CHECK_EQ(kube_template_matches(d, strlen(d), "{}", 2), -1);
-    CHECK_EQ(kube_template_matches(d, strlen(d), "{", 1), -1);
-    CHECK_EQ(kube_template_matches(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS)), 0);
+    CHECK_EQ(krs_template_matches(d, strlen(d), same, strlen(same)), 1);
+    CHECK_EQ(krs_template_matches(d, strlen(d), other, strlen(other)), 0);
+    CHECK_EQ(krs_template_matches(d, strlen(d), extra, strlen(extra)), 0);
+    CHECK_EQ(krs_template_matches(d, strlen(d), "{}", 2), -1);
+    CHECK_EQ(krs_template_matches(d, strlen(d), "{", 1), -1);
+    CHECK_EQ(krs_template_matches(RB_DEPLOY, strlen(RB_DEPLOY), RB_RS, strlen(RB_RS)), 0);
 }
 
 /* ---- history and rollback target ---- */
@@ -571,7 +644,7 @@ TEST(history)
 {
     char d[4096], out[2048];
     dep(d, sizeof d, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
-    CHECK_EQ(kube_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), out, sizeof out), 3);
+    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), out, sizeof out), 3);
     CHECK_STR(out, "*default/web* revisions, newest first:\n"
                    "4 (current)  2026-11-04T10:00:00Z  r/web:4, envoy:1.2  deploy-api: tester "
                    "(U0TESTER) set web=r/web:4 X\n"
@@ -579,12 +652,12 @@ TEST(history)
                    "1  2026-11-01T10:00:00Z  r/web:1  <none>");
     /* no owned ReplicaSets */
     const char *empty = "{\"items\":[]}";
-    CHECK_EQ(kube_history_text(d, strlen(d), empty, strlen(empty), out, sizeof out), 0);
+    CHECK_EQ(krs_history_text(d, strlen(d), empty, strlen(empty), out, sizeof out), 0);
     CHECK_STR(out, "*default/web*: no rollout history");
-    CHECK_EQ(kube_history_text(d, strlen(d), "{}", 2, out, sizeof out), -1);
+    CHECK_EQ(krs_history_text(d, strlen(d), "{}", 2, out, sizeof out), -1);
     /* a small buffer is cut with "..." */
     char small[40];
-    CHECK_EQ(kube_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), small, sizeof small), 3);
+    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), small, sizeof small), 3);
     CHECK_EQ(strlen(small), sizeof small - 1);
     CHECK(strcmp(small + strlen(small) - 3, "...") == 0);
 }
@@ -595,21 +668,21 @@ TEST(rollback_target)
     size_t off, len;
     dep(d, sizeof d, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
     size_t dl = strlen(d), rl = strlen(RS_LIST);
-    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, 0, &off, &len, err, sizeof err), 3);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 0, &off, &len, err, sizeof err), 3);
     CHECK(len > 0 && RS_LIST[off] == '{' && RS_LIST[off + len - 1] == '}');
     CHECK(strstr(RS_LIST + off, "\"web-3\"") == RS_LIST + off + 20);
-    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, 1, &off, &len, err, sizeof err), 1);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 1, &off, &len, err, sizeof err), 1);
     CHECK(memmem(RS_LIST + off, len, "\"web-1\"", 7) != NULL);
-    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, 2, &off, &len, err, sizeof err), -1);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 2, &off, &len, err, sizeof err), -1);
     CHECK_STR(err, "revision 2 not found; available: 4, 3, 1");
-    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, 10, &off, &len, err, sizeof err), -1);
-    CHECK_EQ(kube_rollback_target(d, dl, RS_LIST, rl, -1, &off, &len, err, sizeof err), -1);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 10, &off, &len, err, sizeof err), -1);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, -1, &off, &len, err, sizeof err), -1);
     const char *one = "{\"items\":[{\"metadata\":{\"annotations\":{\"deployment.kubernetes.io/"
                       "revision\":\"1\"},\"ownerReferences\":[{\"uid\":\"uid-web\","
                       "\"controller\":true}]}}]}";
-    CHECK_EQ(kube_rollback_target(d, dl, one, strlen(one), 0, &off, &len, err, sizeof err), -1);
+    CHECK_EQ(krs_rollback_target(d, dl, one, strlen(one), 0, &off, &len, err, sizeof err), -1);
     CHECK_STR(err, "no rollout history found for deployment \"web\"");
-    CHECK_EQ(kube_rollback_target(d, dl, "{\"items\":[]}", 12, 3, &off, &len, err, sizeof err), -1);
+    CHECK_EQ(krs_rollback_target(d, dl, "{\"items\":[]}", 12, 3, &off, &len, err, sizeof err), -1);
     CHECK_STR(err, "revision 3 not found; available: none");
 }
 
@@ -618,19 +691,19 @@ TEST(status_and_events)
     char d[4096], out[1024], m[128];
     size_t off, len;
     dep(d, sizeof d, "r/web:4", 2, 2, 3, 3, 3, 3, "NewReplicaSetAvailable");
-    CHECK_EQ(kube_status_text(d, strlen(d), out, sizeof out), 0);
+    CHECK_EQ(kdoc_status_text(d, strlen(d), out, sizeof out), 0);
     CHECK_STR(out, "*default/web*: deployment \"web\" successfully rolled out\nrevision: 4\n"
                    "images: web=r/web:4, envoy=envoy:1.2\nreplicas: 3 desired, 3 updated, 3 "
                    "available, 3 ready, 3 total\nconditions: Available=True "
                    "(MinimumReplicasAvailable), Progressing=True (NewReplicaSetAvailable)");
-    CHECK_EQ(kube_status_text("{}", 2, out, sizeof out), -1);
+    CHECK_EQ(kdoc_status_text("{}", 2, out, sizeof out), -1);
     const char *s = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
                     "\"deployments.apps \\\"web\\\" is forbidden\\n\",\"reason\":\"Forbidden\","
                     "\"code\":403}";
-    CHECK_EQ(kube_status_message(s, strlen(s), m, sizeof m), 36);
+    CHECK_EQ(kdoc_status_message(s, strlen(s), m, sizeof m), 36);
     CHECK_STR(m, "deployments.apps \"web\" is forbidden ");
-    CHECK_EQ(kube_status_message(d, strlen(d), m, sizeof m), -1);
-    CHECK_EQ(kube_status_message("x", 1, m, sizeof m), -1);
+    CHECK_EQ(kdoc_status_message(d, strlen(d), m, sizeof m), -1);
+    CHECK_EQ(kdoc_status_message("x", 1, m, sizeof m), -1);
     const char *ev[] = {
         "{\"type\":\"MODIFIED\",\"object\":{\"a\":1}}",
         "{\"type\":\"ADDED\",\"object\":{}}",
@@ -644,11 +717,11 @@ TEST(status_and_events)
         "{\"type\":\"MODIFIED\"}",
         "{\"type\":\"MODIFIED\",\"object\":{}",
     };
-    enum kube_event want[] = {KEV_OBJECT, KEV_OBJECT, KEV_DELETED, KEV_BOOKMARK, KEV_EXPIRED,
+    enum kdoc_event want[] = {KEV_OBJECT, KEV_OBJECT, KEV_DELETED, KEV_BOOKMARK, KEV_EXPIRED,
                               KEV_ERROR,  KEV_BAD,    KEV_BAD,     KEV_BAD,      KEV_BAD};
     for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
-        CHECK_EQ(kube_watch_event(ev[i], strlen(ev[i]), &off, &len), want[i]);
-    CHECK_EQ(kube_watch_event(ev[0], strlen(ev[0]), &off, &len), KEV_OBJECT);
+        CHECK_EQ(kdoc_watch_event(ev[i], strlen(ev[i]), &off, &len), want[i]);
+    CHECK_EQ(kdoc_watch_event(ev[0], strlen(ev[0]), &off, &len), KEV_OBJECT);
     CHECK_EQ(len, 7);
     CHECK(memcmp(ev[0] + off, "{\"a\":1}", 7) == 0);
 }
@@ -715,10 +788,12 @@ static int fake_do(const struct httpc_opts *o, const char *method, const struct 
     fake_clock += 10;
     if (s && s->status == -2) { /* an answer that broke off */
         snprintf(err, errlen, "connection reset");
+        r->error = HTTPC_RESET;
         return -1;
     }
     if (!s || s->status < 0) {
         snprintf(err, errlen, "connection refused");
+        r->error = HTTPC_CONNECT;
         return -1;
     }
     r->status = s->status;
@@ -788,13 +863,13 @@ static char token_path[64];
 
 static void fake_setup(struct kube_cfg *k)
 {
-    kube_do = fake_do;
-    kube_open = fake_open;
-    kube_readl = fake_readl;
-    kube_close = fake_close;
-    kube_free = fake_free;
-    kube_sleep_ms = fake_sleep;
-    kube_now_ms = fake_now;
+    hook_do = fake_do;
+    hook_open = fake_open;
+    hook_readl = fake_readl;
+    hook_close = fake_close;
+    hook_free = fake_free;
+    hook_sleep_ms = fake_sleep;
+    hook_now_ms = fake_now;
     nscript = pos = script_bad = nstreams = 0;
     fake_clock = 1000000;
     slept_ms = 0;
@@ -1046,6 +1121,29 @@ TEST(deploy_token_rotation_and_conflict)
     fake_teardown();
 }
 
+/* A deployment deleted while its rollout is followed ends as a failure. */
+TEST(deploy_deleted_while_followed)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    add("WATCH", "watch=1", 403, "");
+    add("GET", "/deployments/web", 404,
+        "{\"kind\":\"Status\",\"message\":\"deployments.apps \\\"web\\\" not found\"}");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(r.ok, 0);
+    CHECK_STR(r.error, "deployment default/web not found");
+    CHECK(strstr(r.text, "failed: deployment default/web not found") != NULL);
+    CHECK_EQ(script_bad, 0);
+    CHECK_EQ(pos, nscript);
+    fake_teardown();
+}
+
 TEST(deploy_watch_expired_then_poll)
 {
     struct kube_cfg k;
@@ -1175,10 +1273,10 @@ TEST(rollback_flow)
         json_get(&d, json_first(&d, json_path(&d, tmpl, "spec", "containers", JP_END)), "image"),
         "r/web:3"));
     int ann = json_get(&d, json_next(&d, json_first(&d, 0)), "value");
-    CHECK(json_eq(&d, json_get(&d, ann, CAUSE_KEY),
+    CHECK(json_eq(&d, json_get(&d, ann, KDOC_CAUSE_KEY),
                   "deploy-api: tester (U0TESTER) rolled back web to revision 3 from #deploys "
                   "(C0DEPLOY)"));
-    CHECK(json_eq(&d, json_get(&d, ann, REV_KEY), "4"));
+    CHECK(json_eq(&d, json_get(&d, ann, KDOC_REV_KEY), "4"));
     CHECK_EQ(r.ok, 1);
     CHECK_STR(r.image, "r/web:3");
     CHECK(strncmp(r.text, "rolled back default/web to revision 3 (r/web:3): 1/1 replicas", 61) ==
@@ -1225,6 +1323,8 @@ int main(void)
     RUN(rollout_missing_fields);
     RUN(rollout_counts);
     RUN(rollout_bad_input);
+    RUN(deploy_parse);
+    RUN(resource_version);
     RUN(container_choice);
     RUN(names);
     RUN(image_ref);
@@ -1242,6 +1342,7 @@ int main(void)
     RUN(deploy_already_running);
     RUN(deploy_errors);
     RUN(deploy_token_rotation_and_conflict);
+    RUN(deploy_deleted_while_followed);
     RUN(deploy_watch_expired_then_poll);
     RUN(deploy_timeout_and_failure);
     RUN(status_and_history_flows);
