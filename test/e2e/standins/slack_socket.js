@@ -6,7 +6,8 @@
 //
 // Prints one JSON line {"port":N,"control":M} once both listen. Everything
 // listens on 127.0.0.1 only. State and commands (control port, JSON bodies):
-//   GET  /state                 connections, acks, opens, closes, pongs, upgrades
+//   GET  /state                 connections, acks, sent, opens, closes, pongs, upgrades
+//                               (acks and sent carry at_us: monotonic µs, for make bench)
 //   POST /config  {stall_open, fail_open, hello, reject_upgrade}
 //   POST /send    {conn, envelope, mode, pad_to}  mode: text | fragmented |
 //                  fragmented_ping | binary; pad_to pads the JSON with spaces
@@ -35,7 +36,8 @@ const HOST = arg('host', 'localhost');
 const cfg = { stall_open: false, fail_open: false, hello: true, reject_upgrade: false };
 const tickets = new Map(); // one-time tickets → issued time
 const conns = new Map(); // id → {ws, hello, open, ticket}
-const st = { opens: 0, open_refused: 0, acks: [], closes: [], pongs: [], upgrades: [], messages: [] };
+const st = { opens: 0, open_refused: 0, acks: [], sent: [], closes: [], pongs: [], upgrades: [], messages: [] };
+const usNow = () => Number(process.hrtime.bigint() / 1000n); // monotonic µs, for make bench
 let nextId = 1;
 
 const tls = https.createServer({ cert: fs.readFileSync(arg('cert')), key: fs.readFileSync(arg('key')) });
@@ -89,7 +91,7 @@ function accept(ws, ticket) {
     let msg = null;
     try { msg = JSON.parse(text); } catch (e) { /* recorded raw */ }
     st.messages.push({ conn: id, text, binary: isBinary, at: Date.now() });
-    if (msg && msg.envelope_id) st.acks.push({ conn: id, envelope_id: msg.envelope_id, payload: msg.payload === undefined ? null : msg.payload, at: Date.now() });
+    if (msg && msg.envelope_id) st.acks.push({ conn: id, envelope_id: msg.envelope_id, payload: msg.payload === undefined ? null : msg.payload, at: Date.now(), at_us: usNow() });
   });
   ws.on('pong', (d) => st.pongs.push({ conn: id, data: d.toString('utf8') }));
   ws.on('close', (code, reason) => {
@@ -123,6 +125,7 @@ function pad(text, to) {
 
 function send(c, body) {
   const text = pad(JSON.stringify(body.envelope), body.pad_to);
+  st.sent.push({ conn: c.id, envelope_id: body.envelope.envelope_id, at_us: usNow() });
   const mode = body.mode || 'text';
   if (mode === 'text') return c.ws.send(text);
   if (mode === 'binary') return c.ws.send(Buffer.from(text), { binary: true });
@@ -147,7 +150,7 @@ const control = http.createServer((req, res) => {
     const state = () => ({
       connections: [...conns.values()].map((c) => ({ id: c.id, open: c.open, hello: c.hello })),
       opens: st.opens, open_refused: st.open_refused, acks: st.acks, closes: st.closes,
-      pongs: st.pongs, upgrades: st.upgrades, messages: st.messages.length,
+      pongs: st.pongs, upgrades: st.upgrades, messages: st.messages.length, sent: st.sent,
     });
     if (req.url === '/state') return json(res, 200, state());
     if (req.url === '/config') { Object.assign(cfg, body); return json(res, 200, cfg); }
