@@ -38,6 +38,7 @@ def setup_module():
     st.kube.rollout_delay = 0.1
     sock = SlackSocket(st.ca).start()
     srv = Server(env=socket_env())
+    sock.wait_ready(2, timeout=60)  # under valgrind the handshakes take seconds
 
 
 def teardown_module():
