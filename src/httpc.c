@@ -728,13 +728,9 @@ static void stream_free(struct httpc_stream *s)
     free(s);
 }
 
-/* A connection to u's host: TCP, through the proxy when it applies
- * (CONNECT for https), then TLS for https. Nothing sent yet. */
-static struct httpc_stream *stream_connect(const struct httpc_opts *o, const struct url *u,
-                                           int via_proxy, char *err, size_t errlen)
+static struct httpc_stream *stream_new(const struct httpc_opts *o, char *err, size_t errlen)
 {
     struct httpc_stream *s = calloc(1, sizeof *s);
-    struct url pu;
     last_err = HTTPC_OK;
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -743,6 +739,17 @@ static struct httpc_stream *stream_connect(const struct httpc_opts *o, const str
     }
     s->fd = -1;
     s->timeout_s = o->timeout_s > 0 ? o->timeout_s : IO_TIMEOUT;
+    return s;
+}
+
+/* TCP to u's host, through the proxy when it applies (CONNECT for https).
+ * Nothing of the request sent yet. */
+static struct httpc_stream *stream_tunnel(const struct httpc_opts *o, const struct url *u,
+                                          int via_proxy, char *err, size_t errlen)
+{
+    struct httpc_stream *s = stream_new(o, err, errlen);
+    struct url pu;
+    if (!s) return NULL;
     if (via_proxy && proxy_url(o->proxy, &pu, err, errlen) < 0) {
         failed(HTTPC_BAD_REQUEST);
         goto fail;
@@ -778,26 +785,41 @@ static struct httpc_stream *stream_connect(const struct httpc_opts *o, const str
         }
         s->pos = s->len = 0;
     }
-    if (u->https) {
-        s->tls = malloc(sizeof *s->tls);
-        if (!s->tls) {
-            snprintf(err, errlen, "out of memory");
-            goto nomem;
-        }
-        const char *name = o->server_name && *o->server_name ? o->server_name : u->host;
-        if (tls_open(s->tls, s->fd, o->anchors, name, s->timeout_s, err, errlen) < 0) {
-            tls_failed(s->tls);
-            free(s->tls);
-            s->tls = NULL;
-            goto fail;
-        }
-    }
     return s;
-nomem:
-    failed(HTTPC_IO);
 fail:
     stream_free(s);
     return NULL;
+}
+
+/* TLS on s for an https u; frees s on failure. */
+static struct httpc_stream *stream_tls(struct httpc_stream *s, const struct httpc_opts *o,
+                                       const struct url *u, char *err, size_t errlen)
+{
+    if (!s || !u->https) return s;
+    s->tls = malloc(sizeof *s->tls);
+    if (!s->tls) {
+        snprintf(err, errlen, "out of memory");
+        failed(HTTPC_IO);
+        goto fail;
+    }
+    const char *name = o->server_name && *o->server_name ? o->server_name : u->host;
+    if (tls_open(s->tls, s->fd, o->anchors, name, s->timeout_s, err, errlen) < 0) {
+        tls_failed(s->tls);
+        free(s->tls);
+        s->tls = NULL;
+        goto fail;
+    }
+    return s;
+fail:
+    stream_free(s);
+    return NULL;
+}
+
+/* A connection to u's host: the tunnel, then TLS for https. */
+static struct httpc_stream *stream_connect(const struct httpc_opts *o, const struct url *u,
+                                           int via_proxy, char *err, size_t errlen)
+{
+    return stream_tls(stream_tunnel(o, u, via_proxy, err, errlen), o, u, err, errlen);
 }
 
 static int uses_proxy(const struct httpc_opts *o, const struct url *u)
@@ -805,10 +827,26 @@ static int uses_proxy(const struct httpc_opts *o, const struct url *u)
     return o->proxy && *o->proxy && !httpc_no_proxy_match(u->host, o->no_proxy);
 }
 
-struct httpc_stream *httpc_connect(const struct httpc_opts *o, const struct url *u, char *err,
-                                   size_t errlen)
+int httpc_dial(const struct httpc_opts *o, const struct url *u, char *err, size_t errlen)
 {
-    return stream_connect(o, u, uses_proxy(o, u), err, errlen);
+    struct httpc_stream *s = stream_tunnel(o, u, uses_proxy(o, u), err, errlen);
+    if (!s) return -1;
+    int fd = s->fd;
+    s->fd = -1;
+    stream_free(s);
+    return fd;
+}
+
+struct httpc_stream *httpc_attach(const struct httpc_opts *o, const struct url *u, int fd,
+                                  char *err, size_t errlen)
+{
+    struct httpc_stream *s = stream_new(o, err, errlen);
+    if (!s) {
+        close(fd);
+        return NULL;
+    }
+    s->fd = fd;
+    return stream_tls(s, o, u, err, errlen);
 }
 
 long httpc_raw_read(struct httpc_stream *s, void *buf, size_t n, int timeout_s, char *err,

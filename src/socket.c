@@ -7,9 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "jobs.h"
 #include "json.h"
 #include "loop.h"
 #include "str.h"
@@ -109,12 +113,17 @@ long long socket_backoff_ms(int failures, unsigned r)
 
 /* ---- The child ---- */
 
-enum conn_state { C_FREE, C_WAIT_HELLO, C_READY };
+/* C_OPENING: an opener process calls apps.connections.open and connects
+ * (DNS, TCP, proxy CONNECT) while this process keeps serving the other
+ * sockets; it hands back the URL and the connected socket. */
+enum conn_state { C_FREE, C_OPENING, C_WAIT_HELLO, C_READY };
 
 struct conn {
     enum conn_state state;
     unsigned id;
-    int draining; /* a disconnect came: a replacement is opened, then this closes */
+    int draining;  /* a disconnect came: a replacement is opened, then this closes */
+    pid_t opener;  /* C_OPENING */
+    int opener_fd; /* C_OPENING: its end of the result channel */
     struct httpc_stream *s;
     long long opened_ms, last_rx_ms, drain_until_ms;
     int ping_out;
@@ -183,7 +192,12 @@ static void conn_free(struct conn *c, int reconnect)
 {
     if (c->state == C_FREE) return;
     if (reconnect) K.st.reconnects++;
-    httpc_close(c->s);
+    if (c->state == C_OPENING) {
+        kill(c->opener, SIGKILL);
+        waitpid(c->opener, NULL, 0);
+        close(c->opener_fd);
+    }
+    if (c->s) httpc_close(c->s);
     free(c->in);
     free(c->msg);
     memset(c, 0, sizeof *c);
@@ -193,6 +207,10 @@ static void conn_free(struct conn *c, int reconnect)
 /* Close with a close frame (best effort), then free. */
 static void conn_close(struct conn *c, int code, const char *why, int reconnect)
 {
+    if (!c->s) {
+        conn_free(c, reconnect);
+        return;
+    }
     unsigned char out[WS_MAX_HEADER + 125];
     unsigned char mask[4];
     new_mask(mask);
@@ -280,37 +298,120 @@ static int handshake(struct conn *c, const struct url *u, char *err, size_t errl
     }
 }
 
-/* Open a connection in slot c (blocking, bounded by the I/O timeout). */
-static int conn_open(struct conn *c, long long now)
+/* What an opener hands back, with the connected socket (SCM_RIGHTS). */
+struct opened {
+    int ok;
+    struct url u; /* the wss:// URL as https:// */
+    char err[256];
+};
+
+/* In the opener: the one-time URL and a connected socket, then exit. */
+static void opener_run(int fd)
 {
-    char err[512];
-    struct url u;
-    memset(c, 0, sizeof *c);
-    c->in = malloc(WS_MAX_MESSAGE + WS_MAX_HEADER);
-    c->msg = malloc(WS_MAX_MESSAGE);
-    if (!c->in || !c->msg) {
-        free(c->in);
-        free(c->msg);
-        snprintf(err, sizeof err, "out of memory");
-        goto fail;
+    static struct opened r;
+    int sock = -1;
+    K.chan = -1; /* never writes to the parent */
+    if (open_url(&r.u, r.err, sizeof r.err) == 0 &&
+        (sock = httpc_dial(&K.cfg->http, &r.u, r.err, sizeof r.err)) >= 0)
+        r.ok = 1;
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {&r, sizeof r};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (sock >= 0) {
+        memset(cbuf, 0, sizeof cbuf);
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof cbuf;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &sock, sizeof sock);
     }
-    c->state = C_WAIT_HELLO; /* conn_free releases from here on */
-    c->id = ++K.next_id;
-    c->opened_ms = c->last_rx_ms = now;
-    ws_msg_init(&c->asm_, c->msg, WS_MAX_MESSAGE);
-    if (open_url(&u, err, sizeof err) < 0) goto fail;
-    c->s = httpc_connect(&K.cfg->http, &u, err, sizeof err);
-    if (!c->s || handshake(c, &u, err, sizeof err) < 0) goto fail;
-    K.dirty = 1;
-    return 0;
-fail:
-    if (c->state != C_FREE) conn_free(c, 0);
+    _exit(sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof r ? 0 : 1);
+}
+
+/* The opener's answer: the socket (or -1 with r->err). */
+static int opener_result(int fd, struct opened *r)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {r, sizeof *r};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+    int sock = -1;
+    ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+    struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+    if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+        memcpy(&sock, CMSG_DATA(cm), sizeof sock);
+    if (n != (ssize_t)sizeof *r || !r->ok || sock < 0) {
+        if (sock >= 0) close(sock);
+        if (n != (ssize_t)sizeof *r) snprintf(r->err, sizeof r->err, "the opener died");
+        r->err[sizeof r->err - 1] = 0;
+        return -1;
+    }
+    return sock;
+}
+
+static void open_failed(struct conn *c, const char *err)
+{
+    conn_free(c, 0);
     K.failures++;
     K.st.open_failures++;
     long long wait = socket_backoff_ms(K.failures, rnd32());
     K.next_try_ms = loop_clock_ms() + wait;
     klog("warn", "socket mode: cannot open a connection: %s (retry in %lld ms)", err, wait);
-    return -1;
+}
+
+/* Start opening a connection in slot c: fork the opener. */
+static void conn_start(struct conn *c, long long now)
+{
+    int sv[2];
+    memset(c, 0, sizeof *c);
+    c->id = ++K.next_id;
+    c->opened_ms = now;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+        open_failed(c, "socketpair failed");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) opener_run(jobs_isolate_fd(sv[1]));
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        open_failed(c, "fork failed");
+        return;
+    }
+    c->state = C_OPENING;
+    c->opener = pid;
+    c->opener_fd = sv[0];
+    K.dirty = 1;
+}
+
+/* The opener answered: TLS and the WebSocket handshake on its socket
+ * (blocking, bounded by the I/O timeout; the host already accepted TCP). */
+static void conn_opened(struct conn *c, long long now)
+{
+    static struct opened r;
+    memset(&r, 0, sizeof r);
+    int fd = opener_result(c->opener_fd, &r);
+    close(c->opener_fd);
+    waitpid(c->opener, NULL, 0); /* it exits once it has sent */
+    c->state = C_WAIT_HELLO;
+    if (fd < 0) {
+        open_failed(c, r.err);
+        return;
+    }
+    char err[512];
+    c->in = malloc(WS_MAX_MESSAGE + WS_MAX_HEADER);
+    c->msg = malloc(WS_MAX_MESSAGE);
+    c->s = httpc_attach(&K.cfg->http, &r.u, fd, err, sizeof err);
+    if (!c->in || !c->msg || !c->s || handshake(c, &r.u, err, sizeof err) < 0) {
+        if (!c->in || !c->msg) snprintf(err, sizeof err, "out of memory");
+        open_failed(c, err);
+        return;
+    }
+    c->opened_ms = c->last_rx_ms = now;
+    ws_msg_init(&c->asm_, c->msg, WS_MAX_MESSAGE);
+    K.dirty = 1;
 }
 
 /* An envelope for the parent. */
@@ -419,7 +520,7 @@ static struct conn *conn_by_id(unsigned id)
     struct conn *any = NULL;
     for (int i = 0; i < NCONNS; i++) {
         struct conn *c = &K.c[i];
-        if (c->state == C_FREE) continue;
+        if (!c->s) continue; /* free or opening */
         if (c->id == id) return c;
         if (c->state == C_READY && (!any || any->draining)) any = c;
     }
@@ -448,7 +549,7 @@ static void send_state(void)
     static struct sockmsg m;
     int open = 0, ready = 0;
     for (int i = 0; i < NCONNS; i++) {
-        open += K.c[i].state != C_FREE;
+        open += K.c[i].s != NULL;
         ready += K.c[i].state == C_READY;
     }
     K.st.open = open;
@@ -468,6 +569,11 @@ static void maintain(long long now)
     for (int i = 0; i < NCONNS; i++) {
         struct conn *c = &K.c[i];
         if (c->state == C_FREE) continue;
+        if (c->state == C_OPENING) {
+            serving++;
+            if (now - c->opened_ms > 2 * IO_TIMEOUT * 1000LL) open_failed(c, "opening timed out");
+            continue;
+        }
         if (c->state == C_WAIT_HELLO && now - c->opened_ms > IO_TIMEOUT * 1000LL) {
             klog("warn", "socket mode: connection %u: no hello", c->id);
             conn_close(c, 1000, "no hello", 0);
@@ -491,11 +597,10 @@ static void maintain(long long now)
             (ready >= K.cfg->connections || now >= c->drain_until_ms))
             conn_close(c, 1000, "replaced", 1);
     }
-    if (serving >= K.cfg->connections || now < K.next_try_ms) return;
-    for (int i = 0; i < NCONNS; i++)
+    for (int i = 0; i < NCONNS && serving < K.cfg->connections && now >= K.next_try_ms; i++)
         if (K.c[i].state == C_FREE) {
-            conn_open(&K.c[i], now);
-            return; /* one at a time: the loop comes back at once */
+            conn_start(&K.c[i], now);
+            serving++;
         }
 }
 
@@ -510,16 +615,20 @@ static int poll_once(long long now)
     for (int i = 0; i < NCONNS; i++) {
         struct conn *c = &K.c[i];
         if (c->state == C_FREE) continue;
-        if (httpc_raw_pending(c->s)) wait = 0;
-        p[n] = (struct pollfd){httpc_raw_fd(c->s), POLLIN, 0};
+        if (c->s && httpc_raw_pending(c->s)) wait = 0;
+        p[n] = (struct pollfd){c->s ? httpc_raw_fd(c->s) : c->opener_fd, POLLIN, 0};
         who[n++] = c;
     }
     if (K.next_try_ms > now && K.next_try_ms - now < wait) wait = (int)(K.next_try_ms - now);
     if (poll(p, (nfds_t)n, wait) < 0 && errno != EINTR) return -1;
     now = loop_clock_ms();
-    for (int i = 1; i < n; i++)
-        if (who[i]->state != C_FREE && (p[i].revents || httpc_raw_pending(who[i]->s)))
-            conn_read(who[i], now);
+    for (int i = 1; i < n; i++) {
+        struct conn *c = who[i];
+        if (c->state == C_OPENING && p[i].revents)
+            conn_opened(c, now);
+        else if (c->s && (p[i].revents || httpc_raw_pending(c->s)))
+            conn_read(c, now);
+    }
     if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL) && !(p[0].revents & POLLIN)) return -1;
     static struct sockmsg m;
     for (int k = 0; k < 64; k++) {

@@ -155,6 +155,24 @@ def test_ack_at_once_while_the_api_stalls():
     srv.wait_audit(event="job_end", job=a["job"], timeout=40)
 
 
+def test_ack_while_apps_connections_open_stalls():
+    """A replacement being opened (its apps.connections.open hangs) does not
+    hold up the socket that still serves."""
+    sock.wait_ready(2)
+    sock.config(stall_open=True)
+    try:
+        gone = sock.drop()
+        sock.wait(lambda x: x["open_stalled"] >= 1, what="a held apps.connections.open")
+        eid = sock.slash("status myservice", st.response_url())
+        assert "Looking up" in ack_text(sock.wait_ack(eid)[0])[1]
+        x = sock.state()
+        assert x["open_stalled"] >= 1  # the ack came while the open still hung
+        assert [c for c in x["connections"] if c["open"] and c["id"] != gone]
+    finally:
+        sock.config(stall_open=False)
+    sock.wait_ready(2)
+
+
 def test_disconnect_refresh_loses_nothing():
     sock.wait_ready(2)
     before = {c["id"] for c in sock.ready()}

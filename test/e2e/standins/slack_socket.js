@@ -8,7 +8,8 @@
 // listens on 127.0.0.1 only. State and commands (control port, JSON bodies):
 //   GET  /state                 connections, acks, sent, opens, closes, pongs, upgrades
 //                               (acks and sent carry at_us: monotonic µs, for make bench)
-//   POST /config  {stall_open, fail_open, hello, reject_upgrade}
+//   POST /config  {stall_open, fail_open, hello, reject_upgrade}; turning
+//                 stall_open off answers the apps.connections.open calls it held
 //   POST /send    {conn, envelope, mode, pad_to}  mode: text | fragmented |
 //                  fragmented_ping | binary; pad_to pads the JSON with spaces
 //                  to exactly that many bytes (picks the 7/16/64-bit form)
@@ -39,6 +40,7 @@ const conns = new Map(); // id → {ws, hello, open, ticket}
 const st = { opens: 0, open_refused: 0, acks: [], sent: [], closes: [], pongs: [], upgrades: [], messages: [] };
 const usNow = () => Number(process.hrtime.bigint() / 1000n); // monotonic µs, for make bench
 let nextId = 1;
+let stalled = []; // apps.connections.open answers held while stall_open
 
 const tls = https.createServer({ cert: fs.readFileSync(arg('cert')), key: fs.readFileSync(arg('key')) });
 const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
@@ -53,7 +55,16 @@ tls.on('request', (req, res) => {
   if (req.method !== 'POST' || req.url !== '/api/apps.connections.open') return json(res, 404, { ok: false, error: 'unknown_method' });
   req.resume();
   req.on('end', () => {
-    if (cfg.stall_open) return; // never answers: the client's deadline must fire
+    if (cfg.stall_open) { // held until stall_open is turned off again
+      stalled.push(() => openAnswer(req, res));
+      return;
+    }
+    openAnswer(req, res);
+  });
+});
+
+function openAnswer(req, res) {
+  {
     if (req.headers.authorization !== 'Bearer ' + TOKEN) {
       st.open_refused++;
       return json(res, 200, { ok: false, error: 'invalid_auth' });
@@ -67,8 +78,8 @@ tls.on('request', (req, res) => {
     tickets.set(t, Date.now());
     const port = tls.address().port;
     json(res, 200, { ok: true, url: `wss://${HOST}:${port}/link/?ticket=${t}&app_id=A0TEST` });
-  });
-});
+  }
+}
 
 tls.on('upgrade', (req, socket, head) => {
   const u = new URL(req.url, 'https://x');
@@ -149,11 +160,15 @@ const control = http.createServer((req, res) => {
     try { body = raw ? JSON.parse(raw) : {}; } catch (e) { return json(res, 400, { error: 'bad json' }); }
     const state = () => ({
       connections: [...conns.values()].map((c) => ({ id: c.id, open: c.open, hello: c.hello })),
-      opens: st.opens, open_refused: st.open_refused, acks: st.acks, closes: st.closes,
+      opens: st.opens, open_refused: st.open_refused, open_stalled: stalled.length, acks: st.acks, closes: st.closes,
       pongs: st.pongs, upgrades: st.upgrades, messages: st.messages.length, sent: st.sent,
     });
     if (req.url === '/state') return json(res, 200, state());
-    if (req.url === '/config') { Object.assign(cfg, body); return json(res, 200, cfg); }
+    if (req.url === '/config') {
+      Object.assign(cfg, body);
+      if (!cfg.stall_open) { const held = stalled; stalled = []; held.forEach((f) => f()); }
+      return json(res, 200, cfg);
+    }
     const c = pick(body.conn);
     if (!c) return json(res, 409, { error: 'no such open connection', state: state() });
     try {
