@@ -19,10 +19,15 @@ struct socket_cfg {
 };
 
 /* Run the client on the seqpacket channel chan until the parent closes it.
- * Connections that fail are retried with jittered exponential backoff; a
- * `disconnect` message opens a replacement before the old socket is
- * closed; pings are answered; a socket silent for SOCKET_IDLE_MS is
- * replaced. Returns the exit status for the child. */
+ * A connection is opened by a short-lived opener process (fork): it calls
+ * apps.connections.open and connects (DNS, TCP, proxy CONNECT), then hands
+ * back the URL and the socket (SCM_RIGHTS), so a stalled Slack API never
+ * holds up the sockets that serve. The TLS and WebSocket handshakes run
+ * here (blocking, at most IO_TIMEOUT s each, against a host that already
+ * accepted the connection). Connections that fail are retried with
+ * jittered exponential backoff; a `disconnect` message opens a replacement
+ * before the old socket is closed; pings are answered; a socket silent for
+ * SOCKET_IDLE_MS is replaced. Returns the exit status for the child. */
 int socket_run(const struct socket_cfg *cfg, int chan);
 
 /* ---- Pure pieces (tests) ---- */
