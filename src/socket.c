@@ -386,6 +386,8 @@ static void conn_start(struct conn *c, long long now)
     K.dirty = 1;
 }
 
+static int conn_frames(struct conn *c, long long now);
+
 /* The opener answered: TLS and the WebSocket handshake on its socket
  * (blocking, bounded by the I/O timeout; the host already accepted TCP). */
 static void conn_opened(struct conn *c, long long now)
@@ -412,6 +414,7 @@ static void conn_opened(struct conn *c, long long now)
     c->opened_ms = c->last_rx_ms = now;
     ws_msg_init(&c->asm_, c->msg, WS_MAX_MESSAGE);
     K.dirty = 1;
+    if (c->inlen) conn_frames(c, now); /* hello came with the 101 */
 }
 
 /* An envelope for the parent. */
@@ -480,6 +483,28 @@ static int on_frame(struct conn *c, const struct ws_read_result *r, long long no
     }
 }
 
+/* Act on every whole frame in c->in; -1 when the connection is gone. */
+static int conn_frames(struct conn *c, long long now)
+{
+    size_t off = 0;
+    for (;;) {
+        struct ws_read_result res;
+        enum ws_error e;
+        long used = ws_read(&c->asm_, c->in + off, c->inlen - off, &res, &e);
+        if (used == 0) break;
+        if (used < 0) {
+            klog("warn", "socket mode: connection %u: %s", c->id, ws_error_str(e));
+            conn_close(c, ws_error_close_code(e), ws_error_str(e), 1);
+            return -1;
+        }
+        off += (size_t)used;
+        if (on_frame(c, &res, now) < 0) return -1;
+    }
+    memmove(c->in, c->in + off, c->inlen - off);
+    c->inlen -= off;
+    return 0;
+}
+
 /* Read what is there and act on every whole frame. */
 static void conn_read(struct conn *c, long long now)
 {
@@ -496,22 +521,7 @@ static void conn_read(struct conn *c, long long now)
         c->inlen += (size_t)r;
         c->last_rx_ms = now;
         c->ping_out = 0;
-        size_t off = 0;
-        for (;;) {
-            struct ws_read_result res;
-            enum ws_error e;
-            long used = ws_read(&c->asm_, c->in + off, c->inlen - off, &res, &e);
-            if (used == 0) break;
-            if (used < 0) {
-                klog("warn", "socket mode: connection %u: %s", c->id, ws_error_str(e));
-                conn_close(c, ws_error_close_code(e), ws_error_str(e), 1);
-                return;
-            }
-            off += (size_t)used;
-            if (on_frame(c, &res, now) < 0) return;
-        }
-        memmove(c->in, c->in + off, c->inlen - off);
-        c->inlen -= off;
+        if (conn_frames(c, now) < 0) return;
     } while (c->state != C_FREE && httpc_raw_pending(c->s));
 }
 
