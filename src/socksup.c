@@ -45,21 +45,7 @@ static void on_envelope(struct socksup *s, const struct sockmsg_envelope *e)
     m.u.ack.conn = e->conn;
     m.u.ack.received_ms = e->received_ms;
     memcpy(m.u.ack.envelope_id, e->envelope_id, sizeof m.u.ack.envelope_id);
-    if (socksup_seen(s, e->envelope_id)) {
-        /* Slack retries when our ack did not reach it in time: the command
-         * ran already; say so instead of running it twice. */
-        s->retries_acked++;
-        char retry[16];
-        snprintf(retry, sizeof retry, "%d", e->retry_attempt);
-        log_line("info", "socket mode: envelope already handled: acked, not run again",
-                 "envelope_id", e->envelope_id, "retry_attempt", retry, NULL);
-        static const char again[] = "{\"response_type\":\"ephemeral\",\"text\":\"This command "
-                                    "was already received; its result follows here.\"}";
-        memcpy(m.u.ack.payload, again, sizeof again - 1);
-        m.u.ack.len = sizeof again - 1;
-    } else {
-        s->envelope(s->arg, e, &m.u.ack);
-    }
+    s->envelope(s->arg, e, &m.u.ack);
     if (sockmsg_send(s->chan, &m) < 0)
         log_line("error", "socket mode: the ack could not be handed to the socket child",
                  "envelope_id", e->envelope_id, NULL);

@@ -2,7 +2,7 @@
  * with a seqpacket channel, restarts it with backoff when it dies, reads
  * its records without blocking in the poll loop, runs each envelope
  * through the caller's front door once (retries of an envelope already
- * handled are acked, not run again) and returns the ack. */
+ * handled are acked, not run again: socksup_seen) and returns the ack. */
 #ifndef SOCKSUP_H
 #define SOCKSUP_H
 
@@ -14,8 +14,9 @@
 
 /* Runs in the forked child with the channel on fd 3; must not return. */
 typedef void (*socksup_child_fn)(void *arg, int chan);
-/* Runs in the parent for each new envelope: fill ack->payload/len with the
- * message to show (len 0: no payload). Must not block. */
+/* Runs in the parent for each envelope: fill ack->payload/len with the
+ * message to show (len 0: no payload). Must not block. Retries of an
+ * envelope already handled are its to refuse (socksup_seen). */
 typedef void (*socksup_envelope_fn)(void *arg, const struct sockmsg_envelope *e,
                                     struct sockmsg_ack *ack);
 
@@ -47,7 +48,7 @@ void socksup_tick(struct socksup *s, long long now_ms);
 /* Stop the child (SIGTERM) and close the channel; no restart after it. */
 void socksup_stop(struct socksup *s);
 
-/* 1 when id was run before (pure; tests). Records it otherwise. */
+/* 1 when id was seen before; records it otherwise (the last SOCKET_SEEN_IDS). */
 int socksup_seen(struct socksup *s, const char *id);
 
 /* Append the Socket Mode metrics (Prometheus text) to buf; the length, or

@@ -137,7 +137,8 @@ def test_retried_envelope_runs_once():
     sock.slash("status myservice", url, envelope_id=eid, retry_attempt=1)
     second = sock.wait_ack(eid, n=2)[1]
     assert "already received" in ack_text(second)[1]
-    srv.wait_log("already handled")
+    again = srv.wait_audit(event="refused", envelope_id=eid)[0]
+    assert again["error"] == "envelope already handled" and again["via"] == "socket"
     assert len(srv.audit(event="accepted", envelope_id=eid)) == 1
     assert metric(srv, "deploy_api_socket_retries_acked_total") >= 1
 
