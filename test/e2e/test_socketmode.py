@@ -11,7 +11,7 @@ import signal
 import subprocess
 import tempfile
 
-from lib import Server, Skip, Stack, free_port, wait_until
+from lib import SECRET, Server, Skip, Stack, free_port, slack_json, wait_until
 from standins import slack_socket
 from standins.slack_socket import SlackSocket
 
@@ -262,6 +262,22 @@ def test_socket_child_restarted():
               what="two new connections from the new child", timeout=20)
     eid = sock.slash("status myservice", st.response_url())
     assert sock.wait_ack(eid)
+
+
+def test_both_front_doors():
+    """With the signing secret too, POST /deploy is served beside the socket."""
+    s2 = SlackSocket(st.ca).start()
+    try:
+        with Server(env=dict(socket_env(), SLACK_API_URL=s2.api_url,
+                             SLACK_SIGNING_SECRET=SECRET)) as both:
+            both.wait_log('"mode":"socket+http"')
+            code, body = both.post_slack("help")
+            assert code == 200 and "/deploy" in slack_json(body)["text"]
+            s2.wait_ready(2)
+            eid = s2.slash("help", st.response_url())
+            assert "/deploy" in ack_text(s2.wait_ack(eid)[0])[1]
+    finally:
+        s2.stop()
 
 
 def test_bad_app_token_backs_off():
