@@ -126,6 +126,9 @@ static int spawn(struct socksup *s, char *err, unsigned long errlen)
     s->chan = sv[0];
     s->started_ms = loop_clock_ms();
     loop_add(s->loop, s->chan, POLLIN, on_chan, s);
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)pid);
+    log_line("info", "socket mode: socket child started", "pid", p, NULL);
     return 0;
 }
 

@@ -249,19 +249,32 @@ def test_message_past_the_bound_closes_with_1009():
               what="two ready again")
 
 
-def test_socket_child_restarted():
+def socket_child_pid(server):
+    line = [l for l in server.logs() if "socket child started" in l][-1]
+    return int(json.loads(line)["pid"])
+
+
+def test_socket_child_restarted_jobs_unaffected():
     sock.wait_ready(2)
     opens = sock.state()["opens"]
-    # Once no job runs, the one child left is the socket child.
-    kids = wait_until(lambda: (lambda k: k if len(k) == 1 else None)(srv.children()), timeout=30,
-                      what="jobs finished")
-    os.kill(kids[0], signal.SIGKILL)
+    # A job that is still waiting on the API when the socket child dies.
+    fault = st.kube.add_fault("stall", path="/apis/apps/v1/namespaces/default/deployments/svc-frag",
+                              count=1, seconds=3)
+    eid = sock.slash("status svc-frag", st.response_url())
+    job = srv.wait_audit(event="accepted", envelope_id=eid)[0]["job"]
+    wait_until(lambda: fault.hits >= 1, what="the job waiting on the API")
+    old = socket_child_pid(srv)
+    os.kill(old, signal.SIGKILL)
     srv.wait_log("the socket child stopped")
+    wait_until(lambda: socket_child_pid(srv) != old, timeout=20, what="a new socket child")
     sock.wait(lambda x: x["opens"] >= opens + 2 and
               len([c for c in x["connections"] if c["open"] and c["hello"]]) >= 2,
               what="two new connections from the new child", timeout=20)
+    end = srv.wait_audit(event="job_end", job=job, timeout=30)[0]
+    assert end["result"] == "ok", end  # the job went on without the socket child
     eid = sock.slash("status myservice", st.response_url())
     assert sock.wait_ack(eid)
+    assert metric(srv, "deploy_api_socket_child_restarts_total") >= 1
 
 
 def test_both_front_doors():
