@@ -1,5 +1,6 @@
 #include "t.h"
 
+#include <limits.h>
 #include <sys/socket.h>
 
 #include "../../src/socket.c"
@@ -190,6 +191,217 @@ TEST(sockmsg_records)
     close(sv[1]);
 }
 
+/* ---- The child's connection logic over a socketpair (no TLS, no network):
+ * the test plays Slack on `peer` and the parent on `parent`. ---- */
+
+static int peer = -1, parent = -1;
+static struct socket_cfg cfg1 = {.app_token = "xapp-test",
+                                 .api_url = "https://slack.test/api",
+                                 .connections = 1,
+                                 .http = {.timeout_s = 2}};
+
+static struct conn *fake_conn(void)
+{
+    int sv[2], ch[2];
+    static char e[128];
+    if (peer >= 0) close(peer);
+    if (parent >= 0) close(parent);
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ch))
+        abort();
+    peer = sv[1];
+    parent = ch[1];
+    memset(&K, 0, sizeof K);
+    K.cfg = &cfg1;
+    K.chan = ch[0];
+    K.next_try_ms = LLONG_MAX; /* never fork an opener here */
+    struct conn *c = &K.c[0];
+    struct url u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.host, "slack.test");
+    strcpy(u.port, "80");
+    strcpy(u.path, "/");
+    c->state = C_WAIT_HELLO;
+    c->id = 7;
+    c->s = httpc_attach(&cfg1.http, &u, sv[0], e, sizeof e);
+    c->in = malloc(WS_MAX_MESSAGE + WS_MAX_HEADER);
+    c->msg = malloc(WS_MAX_MESSAGE);
+    if (!c->s || !c->in || !c->msg) abort();
+    ws_msg_init(&c->asm_, c->msg, WS_MAX_MESSAGE);
+    c->opened_ms = c->last_rx_ms = loop_clock_ms();
+    return c;
+}
+
+/* Slack sends an unmasked frame. */
+static void slack_sends(unsigned b0, const char *payload, size_t n)
+{
+    unsigned char f[300];
+    f[0] = (unsigned char)b0;
+    f[1] = (unsigned char)n;
+    memcpy(f + 2, payload, n);
+    if (n > 125 || send(peer, f, n + 2, 0) != (ssize_t)(n + 2)) abort();
+}
+
+static void slack_text(const char *json)
+{
+    size_t n = strlen(json);
+    unsigned char f[2048];
+    f[0] = 0x81;
+    f[1] = 126;
+    f[2] = (unsigned char)(n >> 8);
+    f[3] = (unsigned char)n;
+    memcpy(f + 4, json, n);
+    if (send(peer, f, n + 4, 0) != (ssize_t)(n + 4)) abort();
+}
+
+/* The next frame the client sent: masked (or -1), its opcode, the unmasked
+ * payload NUL-terminated in out. */
+static int client_frame(char *out, size_t cap)
+{
+    unsigned char h[4], mask[4];
+    if (recv(peer, h, 2, MSG_DONTWAIT) != 2 || !(h[1] & 0x80)) return -1;
+    size_t n = h[1] & 0x7F;
+    if (n == 126) {
+        if (recv(peer, h + 2, 2, 0) != 2) return -1;
+        n = (size_t)h[2] << 8 | h[3];
+    }
+    if (n >= cap || recv(peer, mask, 4, 0) != 4 || (n && recv(peer, out, n, 0) != (ssize_t)n))
+        return -1;
+    for (size_t i = 0; i < n; i++) out[i] = (char)(out[i] ^ mask[i & 3]);
+    out[n] = 0;
+    return h[0] & 0x0F;
+}
+
+/* The next record for the parent of the given kind (log lines skipped). */
+static int parent_gets(int kind, struct sockmsg *m)
+{
+    int k;
+    while ((k = sockmsg_recv(parent, m)) > 0)
+        if (k == kind) return 1;
+    return 0;
+}
+
+TEST(child_hello_ping_envelope_ack)
+{
+    static char out[8192];
+    static struct sockmsg m;
+    struct conn *c = fake_conn();
+    long long now = loop_clock_ms();
+    slack_text("{\"type\":\"hello\",\"num_connections\":1}");
+    conn_read(c, now);
+    CHECK_EQ(c->state, C_READY);
+    CHECK_EQ(K.st.envelopes[SOCK_ENV_HELLO], 1);
+    slack_sends(0x89, "abc", 3); /* ping → pong with the same data */
+    conn_read(c, now);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_PONG);
+    CHECK_STR(out, "abc");
+    slack_text("{\"envelope_id\":\"e1\",\"type\":\"slash_commands\",\"payload\":{"
+               "\"team_id\":\"T1\",\"user_id\":\"U1\",\"channel_id\":\"C1\",\"text\":"
+               "\"status web\",\"response_url\":\"https://hooks.slack.com/x\"}}");
+    conn_read(c, now);
+    CHECK(parent_gets(SOCKMSG_ENVELOPE, &m));
+    CHECK_STR(m.u.env.envelope_id, "e1");
+    CHECK_EQ(m.u.env.conn, 7);
+    CHECK_STR(m.u.env.text, "status web");
+    CHECK_EQ(client_frame(out, sizeof out), -1); /* no ack before the parent's */
+    /* The parent's ack goes out on the socket it came from. */
+    struct sockmsg_ack a;
+    memset(&a, 0, sizeof a);
+    a.conn = 7;
+    a.received_ms = loop_clock_ms();
+    strcpy(a.envelope_id, "e1");
+    strcpy(a.payload, "{\"text\":\"ok\"}");
+    a.len = (unsigned)strlen(a.payload);
+    on_ack(&a);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_TEXT);
+    CHECK_STR(out, "{\"envelope_id\":\"e1\",\"payload\":{\"text\":\"ok\"}}");
+    CHECK_EQ(K.st.acks_late, 0);
+    /* Past Slack's 3 s: still sent, counted late; an unknown conn id falls
+     * back to an open socket. */
+    a.conn = 99;
+    a.received_ms = loop_clock_ms() - SOCKET_ACK_BUDGET_MS - 1;
+    on_ack(&a);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_TEXT);
+    CHECK_EQ(K.st.acks_late, 1);
+    /* Another type with an envelope id: acked at once, without a payload. */
+    slack_text("{\"envelope_id\":\"ev9\",\"type\":\"events_api\",\"payload\":{}}");
+    conn_read(c, now);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_TEXT);
+    CHECK_STR(out, "{\"envelope_id\":\"ev9\"}");
+    CHECK(!parent_gets(SOCKMSG_ENVELOPE, &m));
+    conn_free(c, 0);
+}
+
+TEST(child_disconnect_close_and_errors)
+{
+    static char out[512];
+    struct conn *c = fake_conn();
+    long long now = loop_clock_ms();
+    slack_text("{\"type\":\"disconnect\",\"reason\":\"refresh_requested\"}");
+    conn_read(c, now);
+    CHECK_EQ(c->draining, 1);
+    CHECK_EQ(c->state, C_WAIT_HELLO); /* still served until its replacement is ready */
+    /* A close frame from Slack is answered with the same code. */
+    slack_sends(0x88,
+                "\x03\xe9"
+                "bye",
+                5);
+    conn_read(c, now);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_CLOSE);
+    CHECK_EQ((unsigned char)out[0] << 8 | (unsigned char)out[1], 1001);
+    CHECK_EQ(c->state, C_FREE);
+    CHECK_EQ(K.st.reconnects, 1);
+    /* A masked server frame: close 1002 and drop. */
+    c = fake_conn();
+    static const unsigned char masked[] = {0x81, 0x81, 1, 2, 3, 4, 'x' ^ 1};
+    CHECK_EQ(send(peer, masked, sizeof masked, 0), (long)sizeof masked);
+    conn_read(c, now);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_CLOSE);
+    CHECK_EQ((unsigned char)out[0] << 8 | (unsigned char)out[1], 1002);
+    CHECK_EQ(c->state, C_FREE);
+    /* The peer going away without a close frame. */
+    c = fake_conn();
+    close(peer);
+    peer = -1;
+    conn_read(c, now);
+    CHECK_EQ(c->state, C_FREE);
+    CHECK_EQ(K.st.reconnects, 1);
+}
+
+TEST(child_silent_socket_pinged_then_replaced)
+{
+    static char out[512];
+    struct conn *c = fake_conn();
+    c->state = C_READY;
+    long long now = loop_clock_ms();
+    c->last_rx_ms = now - SOCKET_PING_MS + 1; /* not yet */
+    maintain(now);
+    CHECK_EQ(client_frame(out, sizeof out), -1);
+    c->last_rx_ms = now - SOCKET_PING_MS;
+    maintain(now);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_PING);
+    CHECK_EQ(c->ping_out, 1);
+    maintain(now); /* one ping per silence */
+    CHECK_EQ(client_frame(out, sizeof out), -1);
+    c->last_rx_ms = now - SOCKET_IDLE_MS;
+    maintain(now);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_CLOSE);
+    CHECK_EQ(c->state, C_FREE);
+    CHECK_EQ(K.st.reconnects, 1);
+    /* A draining socket is closed once enough others are ready. */
+    c = fake_conn();
+    c->draining = 1;
+    c->drain_until_ms = now + 100000;
+    struct conn *c2 = &K.c[1];
+    *c2 = *c; /* a second, ready view of a socket: counts as ready */
+    c2->draining = 0;
+    c2->state = C_READY;
+    c2->id = 8;
+    maintain(now);
+    CHECK_EQ(c->state, C_FREE);
+    CHECK_EQ(client_frame(out, sizeof out), WS_OP_CLOSE);
+    memset(c2, 0, sizeof *c2); /* shared the freed stream: forget it */
+}
+
 int main(void)
 {
     RUN(parse_slash_command);
@@ -200,5 +412,8 @@ int main(void)
     RUN(backoff_bounds);
     RUN(seen_ids_ring);
     RUN(sockmsg_records);
+    RUN(child_hello_ping_envelope_ack);
+    RUN(child_disconnect_close_and_errors);
+    RUN(child_silent_socket_pinged_then_replaced);
     return t_done();
 }
