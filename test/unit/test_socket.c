@@ -387,10 +387,14 @@ TEST(child_silent_socket_pinged_then_replaced)
     CHECK_EQ(client_frame(out, sizeof out), WS_OP_CLOSE);
     CHECK_EQ(c->state, C_FREE);
     CHECK_EQ(K.st.reconnects, 1);
-    /* A draining socket is closed once enough others are ready. */
+    /* A draining socket is kept while no replacement is ready, and closed
+     * once enough others are. */
     c = fake_conn();
     c->draining = 1;
     c->drain_until_ms = now + 100000;
+    maintain(now);
+    CHECK_EQ(c->state, C_WAIT_HELLO);
+    CHECK_EQ(client_frame(out, sizeof out), -1);
     struct conn *c2 = &K.c[1];
     *c2 = *c; /* a second, ready view of a socket: counts as ready */
     c2->draining = 0;
