@@ -277,8 +277,26 @@ def test_socket_child_restarted_jobs_unaffected():
     assert metric(srv, "deploy_api_socket_child_restarts_total") >= 1
 
 
+def memory_holds(pid, needle):
+    """1 when needle is in any readable mapping of process pid."""
+    found = False
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if not perms.startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            lo, hi = (int(x, 16) for x in addr.split("-"))
+            try:
+                mem.seek(lo)
+                found = found or needle in mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                pass
+    return found
+
+
 def test_both_front_doors():
-    """With the signing secret too, POST /deploy is served beside the socket."""
+    """With the signing secret too, POST /deploy is served beside the socket;
+    the socket child does not hold the signing secret (the parent does)."""
     s2 = SlackSocket(st.ca).start()
     try:
         with Server(env=dict(socket_env(), SLACK_API_URL=s2.api_url,
@@ -289,6 +307,8 @@ def test_both_front_doors():
             s2.wait_ready(2)
             eid = s2.slash("help", st.response_url())
             assert "/deploy" in ack_text(s2.wait_ack(eid)[0])[1]
+            assert memory_holds(both.proc.pid, SECRET.encode())  # the scan finds it where it is
+            assert not memory_holds(socket_child_pid(both), SECRET.encode())
     finally:
         s2.stop()
 
