@@ -210,6 +210,10 @@ MUTATIONS = [
       [("(!a->cfg.app_token || a->sock.ready > 0)", "1")],
       e2e=["test_socketmode:test_readyz_without_hello"],
       what="/readyz says ready in Socket Mode before any socket got hello"),
+    M("socket-child-keeps-secret", "src/main.c",
+      [("        if (v) explicit_bzero(v, strlen(v));", "        (void)v;")],
+      e2e=["test_socketmode:test_both_front_doors"],
+      what="the socket child holds the signing secret (in its environment)"),
 ]
 
 
