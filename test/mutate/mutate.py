@@ -238,6 +238,11 @@ def make_slot(base, i):
         src = os.path.join(ROOT, "build", sub)
         if os.path.isdir(src):
             shutil.copytree(src, os.path.join(d, "build", sub), symlinks=True)
+    # The Socket Mode stand-in's npm packages (ignored by git, installed by
+    # ci/deps.sh): linked, not copied.
+    mods = os.path.join(ROOT, "test/e2e/standins/node_modules")
+    if os.path.isdir(mods):
+        os.symlink(mods, os.path.join(d, "test/e2e/standins/node_modules"))
     return d
 
 
