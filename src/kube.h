@@ -28,6 +28,7 @@ struct kube_result {
     char text[4096]; /* human-readable result: Slack mrkdwn, NOT escaped for Slack (&, <, >) */
     char error[512]; /* short reason when !ok, for the audit line */
     long revision;   /* deployment revision reached (deploy/rollback) or current (status) */
+    int rollout;     /* enum rollout_result (metrics.h): how a followed rollout ended, 0 none */
 };
 
 /* The operations. Each returns 0 on success, -1 on failure, and fills res

@@ -49,6 +49,8 @@
     1680                      /* s: 28 min, so the result post fits in the 30 min a                \
                                * response_url lives. */
 #define JOB_TIMEOUT_MAX 86400 /* s: upper bound accepted for JOB_TIMEOUT. */
+#define LEASE_DURATION_DEFAULT                                                                     \
+    60 /* s a lock Lease lives unrenewed (LEASE_DURATION); renewed every third. */
 
 /* Child I/O (src/tls, src/httpc, src/kube). */
 #define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */

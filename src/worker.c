@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "lease.h"
+#include "krestart.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -62,11 +64,27 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
         return kube_history(&k, sp->ns, sp->name, res);
     case CMD_ROLLBACK:
         return kube_rollback(&k, sp->ns, sp->name, sp->revision, &who, res);
+    case CMD_RESTART:
+        return kube_restart(&k, sp->ns, sp->name, &who, res);
     case CMD_HELP:
         break;
     }
     snprintf(res->text, sizeof res->text, "nothing to do");
     return -1;
+}
+
+/* The lock across replicas (lease.h) around the command: a Lease held
+ * while it runs when the command locks and LEASE_NAMESPACE is set. */
+static int run_leased(const struct app *a, const struct job_spec *sp, struct kube_result *res)
+{
+    static struct lease_hold lh;
+    struct kube_cfg k;
+    if (worker_kube_cfg(a, &k, res->error, sizeof res->error) == 0 &&
+        lease_job_begin(&a->cfg, &k, sp, &lh, res) < 0)
+        return -1;
+    int rc = worker_run_command(a, sp, res);
+    lease_job_end(&lh, res);
+    return rc;
 }
 
 static int post(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
@@ -117,7 +135,7 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     result_fd = jobs_isolate_fd(result_fd);
 
     static struct kube_result res;
-    int rc = worker_run_command(a, sp, &res);
+    int rc = run_leased(a, sp, &res);
 
     /* The result reaches the parent (and its audit line) before any post:
      * a slow Slack can no longer turn a done deploy into "killed". */
@@ -127,11 +145,12 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     rec.ok = rc == 0;
     str_copy(rec.image, sizeof rec.image, res.image);
     if (rc != 0) str_copy(rec.error, sizeof rec.error, res.error[0] ? res.error : "failed");
+    rec.rollout = res.rollout;
     jobs_write_record(result_fd, &rec);
 
-    /* deploy and rollback results go to the whole channel; lookups only
-     * to the person who asked. */
-    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK;
+    /* deploy, rollback and restart results go to the whole channel;
+     * lookups only to the person who asked. */
+    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK || sp->verb == CMD_RESTART;
     /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
     static char escaped[6144], text[6400];
     slack_escape_text(res.text, escaped, sizeof escaped);
