@@ -491,6 +491,9 @@ void route_envelope(void *arg, const struct sockmsg_envelope *e, struct sockmsg_
     if (v.form != VERDICT_EMPTY) /* a text answer (not meant for Slack) is shown privately */
         n = slack_reply_json(ack->payload, sizeof ack->payload,
                              v.form == VERDICT_SLACK && v.in_channel, v.message);
+    if (n < 0)
+        n = slack_reply_json(ack->payload, sizeof ack->payload, 0,
+                             "deploy-api: the answer did not fit; see the audit log.");
     ack->len = n < 0 ? 0 : (unsigned)n;
 }
 

@@ -12,7 +12,7 @@
 
 #include "limits.h"
 
-#define SOCKMSG_ACK_MAX 4096 /* an ack's payload JSON (help text is ~1.5 KiB) */
+#define SOCKMSG_ACK_MAX 8192 /* an ack's payload JSON: a 2 KiB message, escaped */
 #define SOCKMSG_LOG_MAX 256  /* a log line's text from the child */
 
 enum sockmsg_kind {
