@@ -839,7 +839,8 @@ static struct httpc_stream *stream_tls(struct httpc_stream *s, const struct http
         goto fail;
     }
     const char *name = o->server_name && *o->server_name ? o->server_name : u->host;
-    if (tls_open(s->tls, s->fd, o->anchors, name, s->timeout_s, err, errlen) < 0) {
+    if (tls_open_cert(s->tls, s->fd, o->anchors, o->client_cert, name, s->timeout_s, err, errlen) <
+        0) {
         tls_failed(s->tls);
         free(s->tls);
         s->tls = NULL;

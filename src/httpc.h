@@ -27,6 +27,7 @@ struct httpc_opts {
     const char *proxy;       /* HTTPS_PROXY value (http://host:port) or NULL */
     const char *no_proxy;    /* NO_PROXY or NULL */
     int timeout_s;           /* connect, handshake, and each read or write */
+    const struct tls_client_cert *client_cert; /* shown when the server asks; NULL: none */
 };
 
 /* Why an httpc call failed; callers branch on it, the err text beside it is

@@ -1,5 +1,7 @@
 #include "str.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 int slice_eq(struct slice a, const char *s)
@@ -81,6 +83,15 @@ int slice_list_has(struct slice v, const char *token)
         if (e > s && slice_eq_nocase((struct slice){v.p + s, e - s}, token)) return 1;
     }
     return 0;
+}
+
+int str_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4) and its code point, or 0. */
