@@ -23,13 +23,8 @@
 
 enum sock_env_type socket_env_type(const char *type)
 {
-    static const char *const names[SOCK_ENV_N] = {
-        [SOCK_ENV_SLASH_COMMANDS] = "slash_commands", [SOCK_ENV_EVENTS_API] = "events_api",
-        [SOCK_ENV_INTERACTIVE] = "interactive",       [SOCK_ENV_HELLO] = "hello",
-        [SOCK_ENV_DISCONNECT] = "disconnect",
-    };
     for (int i = 0; i < SOCK_ENV_OTHER; i++)
-        if (strcmp(type, names[i]) == 0) return (enum sock_env_type)i;
+        if (strcmp(type, sockmsg_env_type_str(i)) == 0) return (enum sock_env_type)i;
     return SOCK_ENV_OTHER;
 }
 

@@ -5,6 +5,16 @@
 #include <string.h>
 #include <sys/socket.h>
 
+const char *sockmsg_env_type_str(int t)
+{
+    static const char *const names[SOCK_ENV_N] = {
+        [SOCK_ENV_SLASH_COMMANDS] = "slash_commands", [SOCK_ENV_EVENTS_API] = "events_api",
+        [SOCK_ENV_INTERACTIVE] = "interactive",       [SOCK_ENV_HELLO] = "hello",
+        [SOCK_ENV_DISCONNECT] = "disconnect",         [SOCK_ENV_OTHER] = "other",
+    };
+    return t >= 0 && t < SOCK_ENV_N ? names[t] : "other";
+}
+
 static size_t size_of(int kind)
 {
     size_t h = offsetof(struct sockmsg, u);

@@ -33,6 +33,9 @@ enum sock_env_type {
     SOCK_ENV_N
 };
 
+/* The type's name as Slack writes it ("slash_commands"; "other"). */
+const char *sockmsg_env_type_str(int t);
+
 /* A slash_commands envelope: its id, retry_attempt, and the payload fields
  * the HTTP form would carry. too_long: some field did not fit its array
  * (it is then ""): the parent refuses the command as malformed. */

@@ -14,16 +14,6 @@
 
 #define CHILD_STABLE_MS 60000 /* a child that ran this long starts its backoff afresh */
 
-const char *socksup_env_type_str(int t)
-{
-    static const char *const names[SOCK_ENV_N] = {
-        [SOCK_ENV_SLASH_COMMANDS] = "slash_commands", [SOCK_ENV_EVENTS_API] = "events_api",
-        [SOCK_ENV_INTERACTIVE] = "interactive",       [SOCK_ENV_HELLO] = "hello",
-        [SOCK_ENV_DISCONNECT] = "disconnect",         [SOCK_ENV_OTHER] = "other",
-    };
-    return t >= 0 && t < SOCK_ENV_N ? names[t] : "other";
-}
-
 int socksup_seen(struct socksup *s, const char *id)
 {
     if (!s->seen) {
@@ -199,7 +189,7 @@ long socksup_metrics(const struct socksup *s, char *buf, unsigned long cap)
     n = (unsigned long)k;
     for (int t = 0; t < SOCK_ENV_N; t++) {
         k = snprintf(buf + n, cap - n, "deploy_api_socket_envelopes_total{type=\"%s\"} %llu\n",
-                     socksup_env_type_str(t), s->envelopes[t]);
+                     sockmsg_env_type_str(t), s->envelopes[t]);
         if (k < 0 || (unsigned long)k >= cap - n) return -1;
         n += (unsigned long)k;
     }

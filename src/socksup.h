@@ -55,7 +55,4 @@ int socksup_seen(struct socksup *s, const char *id);
  * -1 when cap is too small. */
 long socksup_metrics(const struct socksup *s, char *buf, unsigned long cap);
 
-/* The type names for metrics labels. */
-const char *socksup_env_type_str(int t);
-
 #endif
