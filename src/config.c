@@ -61,6 +61,15 @@ static int ok_url(char *v, char *why, size_t whylen)
     return -1;
 }
 
+/* SLACK_API_URL: https only; no trailing '/' (the method name is appended). */
+static int ok_api_url(char *v, char *why, size_t whylen)
+{
+    if (strncmp(v, "https://", 8) != 0) return why_is(why, whylen, "must start with https://");
+    size_t n = strlen(v);
+    while (n > 8 && v[n - 1] == '/') v[--n] = 0;
+    return ok_url(v, why, whylen);
+}
+
 static int ok_proxy(char *v, char *why, size_t whylen)
 {
     struct url u;
@@ -180,8 +189,16 @@ int config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
 
 const struct setting config_settings[] = {
     {"SLACK_SIGNING_SECRET", .kind = SETTING_SECRET, FIELD(signing_secret), .flags = SETTING_FILE,
-     .doc_default = "required to serve",
-     .meaning = "the app's signing secret (the file form reads a mounted Secret)"},
+     .doc_default = "required to serve over HTTP",
+     .meaning = "the app's signing secret (the file form reads a mounted Secret); optional in "
+                "Socket Mode, where `POST /deploy` is served only when it is set"},
+    {"SLACK_APP_TOKEN", .kind = SETTING_SECRET, FIELD(app_token), .flags = SETTING_FILE,
+     .meaning = "app-level `xapp-…` token with `connections:write`: turns Socket Mode on"},
+    {"SLACK_API_URL", .kind = SETTING_TEXT, FIELD(slack_api_url), .def = "https://slack.com/api",
+     .ok = ok_api_url, .meaning = "where `apps.connections.open` is called (Socket Mode)"},
+    {"SOCKET_MODE_CONNECTIONS", INT(socket_connections, 1, SOCKET_CONNS_MAX), .def = "2",
+     .meaning = "WebSockets kept open in Socket Mode (1 to 8), so one can be replaced while "
+                "another serves"},
     {"SLACK_VERIFICATION_TOKEN", .kind = SETTING_SECRET, FIELD(verification_token),
      .meaning = "legacy token: when set, an unsigned request carrying it is accepted (warned at "
                 "startup; prefer the signing secret alone)"},
@@ -460,11 +477,18 @@ static int lease_defaults(struct config *c, char *err, size_t errlen)
 static int check_relations(struct config *c, enum config_mode mode, char *err, size_t errlen)
 {
     c->signing_secret_len = c->signing_secret ? strlen(c->signing_secret) : 0;
-    if (mode == CONFIG_SERVE && c->signing_secret_len == 0)
+    /* Socket Mode: the app token turns it on; the signing secret is then
+     * optional (POST /deploy is served only when it is set). */
+    if (c->app_token &&
+        (strncmp(c->app_token, "xapp-", 5) != 0 || strpbrk(c->app_token, " \t\r\n")))
+        return fail(err, errlen, "SLACK_APP_TOKEN",
+                    "must be an app-level token (xapp-...) with connections:write");
+    if (mode == CONFIG_SERVE && c->signing_secret_len == 0 && !c->app_token)
         return fail(err, errlen, "SLACK_SIGNING_SECRET",
                     "required to serve (or SLACK_SIGNING_SECRET_FILE); find it under Basic "
-                    "Information in the Slack app's settings");
-    if (mode == CONFIG_SERVE && c->signing_secret_len < 16)
+                    "Information in the Slack app's settings (or set SLACK_APP_TOKEN for Socket "
+                    "Mode)");
+    if (mode == CONFIG_SERVE && c->signing_secret_len && c->signing_secret_len < 16)
         return fail(err, errlen, "SLACK_SIGNING_SECRET", "too short to be a Slack signing secret");
     config_parse_addr(c->listen_addr, &c->listen, &c->listen_len);
     if (c->nnamespaces == 0) {

@@ -23,6 +23,10 @@ struct config {
     char *signing_secret; /* never logged; NULL when unset */
     size_t signing_secret_len;
     char *verification_token; /* legacy; NULL unless set; never logged */
+    /* Socket Mode: on when app_token is set (SLACK_APP_TOKEN[_FILE]). */
+    char *app_token; /* xapp-…; never logged; NULL in HTTP mode */
+    char slack_api_url[256];
+    int socket_connections;
     char team_ids[CONFIG_MAX_LIST][SLACK_ID_MAX + 1];
     int nteam_ids;
     char slack_ca_file[256];
@@ -60,7 +64,7 @@ struct config {
 };
 
 enum config_mode {
-    CONFIG_SERVE, /* needs the signing secret and the kube API */
+    CONFIG_SERVE, /* needs the signing secret or an app token, and the kube API */
     CONFIG_CLI,   /* needs the kube API */
 };
 
