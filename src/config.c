@@ -179,6 +179,8 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
         env_int("SHUTDOWN_GRACE", SHUTDOWN_GRACE_DEFAULT, 0, 3600, &c->shutdown_grace, err,
                 errlen) < 0 ||
         env_int("MAX_JOBS", MAX_JOBS_DEFAULT, 1, MAX_JOBS_LIMIT, &c->max_jobs, err, errlen) < 0 ||
+        env_int("PROGRESS_AFTER", PROGRESS_AFTER_DEFAULT, 0, 1800, &c->progress_after, err,
+                errlen) < 0 ||
         env_int("ROLLOUT_TIMEOUT", ROLLOUT_TIMEOUT_DEFAULT, 1, 86400, &c->rollout_timeout, err,
                 errlen) < 0)
         return -1;
@@ -334,6 +336,7 @@ void config_describe(const struct config *c, struct jw *w)
     jw_kstr(w, "https_proxy", c->https_proxy[0] ? "set" : "unset");
     jw_kstr(w, "no_proxy", c->no_proxy);
     jw_kint(w, "rollout_timeout", c->rollout_timeout);
+    jw_kint(w, "progress_after", c->progress_after);
     jw_kint(w, "job_timeout", c->job_timeout);
     jw_kint(w, "max_jobs", c->max_jobs);
     jw_kint(w, "max_conns", c->max_conns);

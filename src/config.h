@@ -39,7 +39,9 @@ struct config {
     char kube_ca_file[256];
     char kube_server_name[256];
     int rollout_timeout;
-    int job_timeout; /* hard deadline of a job child (JOB_TIMEOUT) */
+    int job_timeout;    /* hard deadline of a job child (JOB_TIMEOUT) */
+    int progress_after; /* s into a rollout for the one Slack progress post; 0: none
+                           (PROGRESS_AFTER) */
 
     /* egress */
     char https_proxy[512];

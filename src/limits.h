@@ -44,6 +44,7 @@
 #define MAX_JOBS_LIMIT 256     /* upper bound accepted for MAX_JOBS. */
 #define JOB_DEADLINE_SLACK 120 /* s a child may run past ROLLOUT_TIMEOUT before it is killed. */
 #define ROLLOUT_TIMEOUT_DEFAULT 300
+#define PROGRESS_AFTER_DEFAULT 30 /* s a rollout runs before its one Slack progress post. */
 
 /* Child I/O (src/tls, src/httpc, src/kube). */
 #define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */
@@ -59,10 +60,16 @@
 #define KUBE_CONFLICT_RETRIES 3   /* PATCH retries after 409 Conflict. */
 #define KUBE_API_RETRIES 3        /* retries after 429, or a GET's 5xx or broken answer. */
 #define KUBE_RETRY_AFTER_MAX 10   /* s: cap on the API server's Retry-After. */
+#define KUBE_RS_PAGE 25           /* ReplicaSets per list page: 25 x 150 KiB fits a response. */
+#define KUBE_MAX_PAGES 200        /* pages of one list: 5,000 ReplicaSets of one deployment. */
+#define KUBE_HISTORY_MAX 50       /* revisions /deploy history N may show (default 10). */
+#define KUBE_HISTORY_DEFAULT 10
+#define KUBE_CONTINUE_MAX 4096 /* a list's continue token (base64 of a key; ~100 B). */
 /* Slack response_url delivery (src/respond). */
 #define RESPOND_BACKOFF_MAX 16     /* s: cap of the doubling backoff (1, 2, 4, 8, 16). */
 #define RESPOND_RETRY_AFTER_MAX 60 /* s: cap on a 429's Retry-After. */
 #define RESPOND_MAX_BODY 65536     /* bytes read of Slack's answer ("ok" or an error). */
 #define RESPONSE_URL_POSTS 5       /* Slack allows 5 posts per response_url in 30 min. */
+#define RESPONSE_URL_FINAL 2       /* posts kept for a job's final message (one retry). */
 
 #endif

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "json.h"
 #include "policy.h"
+#include "progress.h"
 #include "slack.h"
 #include "worker.h"
 
@@ -35,7 +36,7 @@ static void usage(FILE *f)
     fputs("usage: deploy-api [serve]\n"
           "       deploy-api deploy [NAMESPACE/]DEPLOYMENT VERSION\n"
           "       deploy-api status [NAMESPACE/]DEPLOYMENT\n"
-          "       deploy-api history [NAMESPACE/]DEPLOYMENT\n"
+          "       deploy-api history [NAMESPACE/]DEPLOYMENT [N]\n"
           "       deploy-api rollback [NAMESPACE/]DEPLOYMENT [REVISION]\n"
           "       deploy-api version\n"
           "Configuration comes from the environment; see the README.\n",
@@ -192,9 +193,9 @@ static int cli(int argc, char **argv)
     if (strcmp(verb, "deploy") == 0) {
         if (argc != 4) return usage(stderr), 2;
         snprintf(text, sizeof text, "%s %s", argv[2], argv[3]);
-    } else if (strcmp(verb, "rollback") == 0) {
+    } else if (strcmp(verb, "rollback") == 0 || strcmp(verb, "history") == 0) {
         if (argc != 3 && argc != 4) return usage(stderr), 2;
-        snprintf(text, sizeof text, "rollback %s %s", argv[2], argc == 4 ? argv[3] : "");
+        snprintf(text, sizeof text, "%s %s %s", verb, argv[2], argc == 4 ? argv[3] : "");
     } else {
         if (argc != 3) return usage(stderr), 2;
         snprintf(text, sizeof text, "%s %s", verb, argv[2]);
@@ -218,7 +219,8 @@ static int cli(int argc, char **argv)
     str_copy(sp.version, sizeof sp.version, cmd.version);
     sp.revision = cmd.revision;
     static struct kube_result res;
-    int rc = worker_run_command(a, &sp, &res);
+    struct kube_ui ui = {1, progress_cli, stderr, 0};
+    int rc = worker_run_command(a, &sp, &ui, &res);
     printf("%s\n", res.text);
     if (rc < 0) {
         fprintf(stderr, "deploy-api: %s\n", res.error[0] ? res.error : "failed");

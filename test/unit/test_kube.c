@@ -644,20 +644,21 @@ TEST(history)
 {
     char d[4096], out[2048];
     dep(d, sizeof d, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
-    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), out, sizeof out), 3);
-    CHECK_STR(out, "*default/web* revisions, newest first:\n"
-                   "4 (current)  2026-11-04T10:00:00Z  r/web:4, envoy:1.2  deploy-api: tester "
-                   "(U0TESTER) set web=r/web:4 X\n"
-                   "3  2026-11-03T10:00:00Z  r/web:3  <none>\n"
-                   "1  2026-11-01T10:00:00Z  r/web:1  <none>");
+    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), 10, 1, out, sizeof out), 3);
+    CHECK_STR(out, "default/web revisions, newest first:\n"
+                   "4 (current)  created 2026-11-04 10:00 UTC  r/web:4, envoy:1.2  deploy-api: "
+                   "tester (U0TESTER) set web=r/web:4 X\n"
+                   "3  created 2026-11-03 10:00 UTC  r/web:3  <none>\n"
+                   "1  created 2026-11-01 10:00 UTC  r/web:1  <none>");
     /* no owned ReplicaSets */
     const char *empty = "{\"items\":[]}";
-    CHECK_EQ(krs_history_text(d, strlen(d), empty, strlen(empty), out, sizeof out), 0);
-    CHECK_STR(out, "*default/web*: no rollout history");
-    CHECK_EQ(krs_history_text(d, strlen(d), "{}", 2, out, sizeof out), -1);
+    CHECK_EQ(krs_history_text(d, strlen(d), empty, strlen(empty), 10, 1, out, sizeof out), 0);
+    CHECK_STR(out, "default/web: no rollout history");
+    CHECK_EQ(krs_history_text(d, strlen(d), "{}", 2, 10, 1, out, sizeof out), -1);
     /* a small buffer is cut with "..." */
     char small[40];
-    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), small, sizeof small), 3);
+    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), 10, 1, small, sizeof small),
+             3);
     CHECK_EQ(strlen(small), sizeof small - 1);
     CHECK(strcmp(small + strlen(small) - 3, "...") == 0);
 }
@@ -1245,7 +1246,7 @@ TEST(status_and_history_flows)
     add("GET", "/deployments/web", 200, d0);
     add("GET", "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb", 200,
         RS_LIST);
-    CHECK_EQ(kube_history(&k, "default", "web", &r), 0);
+    CHECK_EQ(kube_history(&k, "default", "web", 0, &r), 0);
     CHECK(strncmp(r.text, "*default/web* revisions, newest first:\n4 (current)", 50) == 0);
     fake_teardown();
 }
