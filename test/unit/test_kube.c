@@ -1349,22 +1349,33 @@ static const char CRASH_PODS[] =
     "\"rs4\",\"controller\":true}]},\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":"
     "\"Ready\",\"status\":\"True\"}]}}]}";
 
+/* Script a deploy of r/web:1.4 over r/web:1.3 whose watch brings d2 (done,
+ * or failed with reason): GET, PATCH, WATCH. */
+static void script_deploy(char *d2, char *w, const char *reason)
+{
+    static char d0[4096], d1[4096];
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 4, 1, 1, NULL);
+    if (reason)
+        dep(d2, 4096, "r/web:1.4", 2, 2, 3, 4, 1, 1, reason);
+    else
+        dep(d2, 4096, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL);
+    snprintf(w, 8192, "{\"type\":\"MODIFIED\",\"object\":%s}\n", d2);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    add("WATCH", "watch=1", 200, w);
+}
+
 TEST(deploy_failure_says_why)
 {
     struct kube_cfg k;
     struct kube_result r;
-    char d0[4096], d1[4096], d2[4096], w[8192];
+    char d2[4096], w[8192];
     struct kube_ui ui = {0, record_progress, NULL, 0};
     fake_setup(&k);
     k.ui = &ui;
     prog_calls = prog_due = 0;
-    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
-    dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 4, 1, 1, NULL);
-    dep(d2, sizeof d2, "r/web:1.4", 2, 2, 3, 4, 1, 1, "ProgressDeadlineExceeded");
-    snprintf(w, sizeof w, "{\"type\":\"MODIFIED\",\"object\":%s}\n", d2);
-    add("GET", "/deployments/web", 200, d0);
-    add("PATCH", "/deployments/web", 200, d1);
-    add("WATCH", "watch=1", 200, w);
+    script_deploy(d2, w, "ProgressDeadlineExceeded");
     /* the diagnosis: the deployment, its ReplicaSets in pages, the new one's pods */
     add("GET", "/deployments/web", 200, d2);
     add("GET", "/replicasets?labelSelector=app%3Dweb&limit=25", 200, OLD_RS_PAGE);
@@ -1389,9 +1400,7 @@ TEST(deploy_failure_says_why)
     fake_setup(&k);
     ui.plain = 1;
     k.ui = &ui;
-    add("GET", "/deployments/web", 200, d0);
-    add("PATCH", "/deployments/web", 200, d1);
-    add("WATCH", "watch=1", 200, w);
+    script_deploy(d2, w, "ProgressDeadlineExceeded");
     add("GET", "/deployments/web", 200, d2);
     add("GET", "/replicasets?", 200, NEW_RS_PAGE);
     add("GET", "/pods?", 403,
@@ -1407,17 +1416,11 @@ TEST(deploy_success_records_live_time)
 {
     struct kube_cfg k;
     struct kube_result r;
-    char d0[4096], d1[4096], d2[4096], w[8192];
+    char d2[4096], w[8192];
     struct kube_ui ui = {0, NULL, NULL, 0};
     fake_setup(&k);
     k.ui = &ui;
-    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
-    dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 4, 1, 1, NULL);
-    dep(d2, sizeof d2, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL);
-    snprintf(w, sizeof w, "{\"type\":\"MODIFIED\",\"object\":%s}\n", d2);
-    add("GET", "/deployments/web", 200, d0);
-    add("PATCH", "/deployments/web", 200, d1);
-    add("WATCH", "watch=1", 200, w);
+    script_deploy(d2, w, NULL);
     add("PATCH", "/deployments/web", 200, d2);
     CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
     /* only while generation 2 is still the one that went live */
@@ -1432,9 +1435,7 @@ TEST(deploy_success_records_live_time)
     /* a refused record (a later change: the test op fails) changes nothing */
     fake_setup(&k);
     k.ui = &ui;
-    add("GET", "/deployments/web", 200, d0);
-    add("PATCH", "/deployments/web", 200, d1);
-    add("WATCH", "watch=1", 200, w);
+    script_deploy(d2, w, NULL);
     add("PATCH", "/deployments/web", 422, "{\"kind\":\"Status\",\"code\":422}");
     CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
