@@ -14,6 +14,10 @@
  * why. Makes no connection. */
 int respond_url_allowed(const char *url, const char *allowed_hosts, char *err, size_t errlen);
 
+/* 1 when s[0..n) is one allow-list entry, host[:port] or [v6]:port (how
+ * RESPONSE_URL_HOSTS is checked at startup); 0 with err saying why. */
+int respond_host_ok(const char *s, size_t n, char *err, size_t errlen);
+
 /* Posts this process may still make: RESPONSE_URL_POSTS less every POST
  * respond_post has sent (each attempt counts, also one that failed: Slack
  * may have counted it). A job child posts to one response_url only, so

@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "httpc.h"
 #include "progress.h"
 #include "respond.h"
 #include "slack.h"
+#include "str.h"
 
 int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t errlen)
 {
@@ -26,12 +28,16 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
         name = is_ip ? "kubernetes.default.svc" : k->api.host;
     }
     str_copy(k->server_name, sizeof k->server_name, name);
-    k->token_file = a->cfg.kube_token_file;
+    /* Never a bearer token over plain http:// (kubectl proxy adds its own
+     * credentials; anything else on the path could read it). */
+    k->token_file = k->api.https ? a->cfg.kube_token_file : NULL;
     k->ca = &a->kube_ca;
     k->proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL;
     k->no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL;
     k->timeout_s = IO_TIMEOUT;
-    k->rollout_timeout_s = a->cfg.rollout_timeout;
+    /* 0 = derived from the deployment (issue 9); until then the default. */
+    k->rollout_timeout_s =
+        a->cfg.rollout_timeout ? a->cfg.rollout_timeout : ROLLOUT_TIMEOUT_DEFAULT;
     k->image_base = a->cfg.image_base;
     return 0;
 }
@@ -64,20 +70,6 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, const str
     }
     snprintf(res->text, sizeof res->text, "nothing to do");
     return -1;
-}
-
-/* Record values are one line each: no newlines inside. */
-static void rec_put(char *rec, size_t cap, const char *key, const char *val)
-{
-    size_t len = strlen(rec);
-    if (!val || len + strlen(key) + 3 >= cap) return;
-    int n = snprintf(rec + len, cap - len, "%s=", key);
-    if (n < 0 || (size_t)n >= cap - len) return;
-    len += (size_t)n;
-    for (const char *p = val; *p && len + 2 < cap; p++)
-        rec[len++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
-    rec[len++] = '\n';
-    rec[len] = 0;
 }
 
 /* Post text (at most attempts tries; respond.c counts them all). */
@@ -118,11 +110,36 @@ static int progress_post(void *arg, const char *text)
     return post_n(c->a, c->sp, in_channel, escaped, 1, err, sizeof err);
 }
 
+/* A child starts with only what it needs: the parent's connection buffers
+ * (attacker-filled, up to MAX_CONNS x 40 KiB), the replay table, the policy
+ * and the Slack secrets are released right after fork. */
+static void child_shed(struct app *a)
+{
+    loop_child_reset(&a->loop);
+    if (a->srv.slab) munmap(a->srv.slab, a->srv.slab_size);
+    a->srv.slab = NULL;
+    free(a->srv.conns);
+    a->srv.conns = NULL;
+    a->srv.nconns = 0;
+    if (a->replay) munmap(a->replay, sizeof *a->replay);
+    a->replay = NULL;
+    free(a->policy);
+    a->policy = NULL;
+    if (a->cfg.signing_secret) explicit_bzero(a->cfg.signing_secret, a->cfg.signing_secret_len);
+    free(a->cfg.signing_secret);
+    a->cfg.signing_secret = NULL;
+    a->cfg.signing_secret_len = 0;
+    if (a->cfg.verification_token)
+        explicit_bzero(a->cfg.verification_token, strlen(a->cfg.verification_token));
+    free(a->cfg.verification_token);
+    a->cfg.verification_token = NULL;
+}
+
 void worker_child(void *arg, const struct job *job, int result_fd)
 {
-    const struct app *a = arg;
+    struct app *a = arg;
     const struct job_spec *sp = &job->spec;
-    loop_child_reset((struct loop *)&a->loop);
+    child_shed(a);
     result_fd = jobs_isolate_fd(result_fd);
 
     static struct kube_result res;
@@ -130,6 +147,16 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     struct progress_slack ps = {progress_post, &pc, 0};
     struct kube_ui ui = {0, progress_slack, &ps, a->cfg.progress_after};
     int rc = worker_run_command(a, sp, &ui, &res);
+
+    /* The result reaches the parent (and its audit line) before any post:
+     * a slow Slack can no longer turn a done deploy into "killed". */
+    static struct job_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = JOB_REC_RESULT;
+    rec.ok = rc == 0;
+    str_copy(rec.image, sizeof rec.image, res.image);
+    if (rc != 0) str_copy(rec.error, sizeof rec.error, res.error[0] ? res.error : "failed");
+    jobs_write_record(result_fd, &rec);
 
     /* deploy and rollback results go to the whole channel; lookups only
      * to the person who asked. */
@@ -145,24 +172,20 @@ void worker_child(void *arg, const struct job *job, int result_fd)
                  rc == 0 ? ":white_check_mark:" : ":x:", sp->user_id, escaped);
     else
         snprintf(text, sizeof text, "%s", escaped);
-    char err[512] = "", reply[600];
+    char err[480] = "";
+    memset(&rec, 0, sizeof rec);
+    rec.kind = JOB_REC_REPLY;
     if (post(a, sp, in_channel, text, err, sizeof err) == 0)
-        snprintf(reply, sizeof reply, "delivered");
+        snprintf(rec.reply, sizeof rec.reply, "delivered");
     else
-        snprintf(reply, sizeof reply, "failed: %s", err);
-
-    char rec[JOB_RESULT_MAX] = "";
-    rec_put(rec, sizeof rec, "result", rc == 0 ? "ok" : "failed");
-    rec_put(rec, sizeof rec, "image", res.image[0] ? res.image : NULL);
-    rec_put(rec, sizeof rec, "error", rc == 0 ? NULL : (res.error[0] ? res.error : "failed"));
-    rec_put(rec, sizeof rec, "reply", reply);
-    (void)!write(result_fd, rec, strlen(rec));
+        snprintf(rec.reply, sizeof rec.reply, "failed: %s", err);
+    jobs_write_record(result_fd, &rec);
     _exit(rc == 0 ? 0 : 1);
 }
 
-void worker_notice(const struct app *a, const struct job_spec *sp, const char *text)
+void worker_notice(struct app *a, const struct job_spec *sp, const char *text)
 {
-    loop_child_reset((struct loop *)&a->loop);
+    child_shed(a);
     jobs_isolate_fd(-1);
     /* Bounded even if every post times out. */
     alarm((unsigned)(IO_TIMEOUT * 2 * RESPONSE_URL_POSTS + 30));

@@ -34,6 +34,7 @@ BENCH_IMAGE=0 skips the image, BENCH_DEADLINE (default 240 s).
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -498,7 +499,9 @@ def e2e_latency(tmp, n):
 
 
 def image_size():
-    """(bytes, note) from ci/image.sh, or (None, why not)."""
+    """(bytes, note) from ci/image.sh (the amd64 image), or (None, why not).
+    Its image and container names are this run's own (IMAGE, IMAGE_CTR), so
+    an image test running at the same time is never disturbed; removed after."""
     if os.environ.get("BENCH_IMAGE", "1") == "0":
         return None, "skipped (BENCH_IMAGE=0)"
     has_docker = shutil.which("docker") and subprocess.run(
@@ -508,19 +511,20 @@ def image_size():
             return None, "skipped: neither docker nor buildah"
         if os.getuid() != 0:
             return None, "skipped: buildah needs root here"
-        # ci/image.sh removes its fixed working container first: do not pull
-        # it from under an image test running in parallel.
-        if subprocess.run(["buildah", "--storage-driver", "vfs", "inspect", "--type", "container",
-                           "deploy-api-image-test"], capture_output=True).returncode == 0:
-            return None, "skipped: ci/image.sh's container is in use (an image test running?)"
+    run_id = f"{os.getpid()}-{int(time.time())}"
+    env = dict(os.environ, IMAGE=f"localhost/deploy-api-bench:{run_id}", IMAGE_CTR=f"deploy-api-bench-{run_id}")
     try:
         p = subprocess.run(["sh", os.path.join(TOP, "ci/image.sh"), BIN], capture_output=True,
-                           text=True, timeout=300)
+                           text=True, timeout=300, env=env)
     except subprocess.TimeoutExpired:
         return None, "skipped: ci/image.sh timed out"
+    finally:
+        subprocess.run(["sh", os.path.join(TOP, "ci/image.sh"), "--remove"], capture_output=True,
+                       timeout=120, env=env)
     for line in p.stdout.splitlines():
-        if line.startswith("image: ") and "bytes uncompressed" in line:
-            return int(line.split()[1]), "uncompressed, ci/image.sh"
+        m = re.match(r"image: linux/amd64 \S+: (\d+) bytes uncompressed", line)
+        if m:
+            return int(m.group(1)), "uncompressed, ci/image.sh"
     return None, "ci/image.sh failed: " + (p.stdout + p.stderr).strip().splitlines()[-1:][0][:120]
 
 

@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
-"""Security checks for the kustomize base in k8s/.
+"""Security checks for the kustomize manifests in k8s/.
 
     python3 test/k8s/check_manifests.py [K8S_DIR]
 
-Reads the files listed in K8S_DIR/kustomization.yaml directly (works with no
-kubectl), and also renders the base with `kubectl kustomize` or `kustomize
-build` when either is installed; every check runs on each source. Then it
+Reads the files listed in K8S_DIR/kustomization.yaml (and in the directories
+it lists, k8s/base/) directly (works with no kubectl), and also renders them
+with `kubectl kustomize` or `kustomize build` when either is installed; every
+check runs on each source. The Socket Mode overlay (K8S_DIR/socket-mode/) is
+rendered and checked too (kustomize patches it: rendered only). Then it
 mutates copies of the objects in memory (adds a ClusterRole, a wildcard verb,
 drops readOnlyRootFilesystem, ...) and asserts the checks catch each one.
+
+The example policy (k8s/base/policy.txt, as the generated ConfigMap holds it)
+is loaded by the real binary: `deploy-api serve` with DEPLOY_POLICY_FILE
+pointing at it must start and report the file's rule count
+(DEPLOY_API_BIN, default build/deploy-api: run `make` first).
 
 Prints one line per check, "PASS k8s:<check>" or "FAIL k8s:<check>: why",
 and exits 1 if any failed. Python standard library only: YAML is read with
@@ -17,11 +24,14 @@ outside that subset is an error, never a guess.
 """
 
 import copy
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 
 NAMESPACE = "ops-tools"
 APP = "deploy-api"
@@ -29,11 +39,18 @@ SECRET_NAME = "deploy-api"
 SECRET_KEY = "signing-secret"
 PORT = 5000
 # Verbs the code needs (and the only ones allowed), per resource.
-NEEDED = {"deployments": {"get", "list", "watch", "patch"}, "replicasets": {"list"}}
+NEEDED = {"deployments": {"get", "list", "watch", "patch"}, "replicasets": {"list"},
+          "pods": {"list"}}
 ALLOWED = {"deployments": {"get", "list", "watch", "patch"},
-           "replicasets": {"get", "list", "watch"}}
+           "replicasets": {"get", "list", "watch"}, "pods": {"list"}}
+GROUP = {"deployments": "apps", "replicasets": "apps", "pods": ""}
+# The Lease Role in deploy-api's own namespace: exactly this.
+LEASE_RULE = {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+              "verbs": {"get", "create", "update"}}
+POLICY_CM = "deploy-api-policy"
+APP_TOKEN_SECRET = "deploy-api-app-token"
 KINDS = {"Namespace", "ServiceAccount", "Role", "RoleBinding", "Deployment",
-         "Service", "Ingress", "NetworkPolicy", "ConfigMap"}
+         "Service", "Ingress", "NetworkPolicy", "ConfigMap", "PodDisruptionBudget"}
 # The environment contract (shared/DESIGN.md plus SHUTDOWN_GRACE).
 ENV_KNOWN = {
     "SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_FILE", "SLACK_VERIFICATION_TOKEN",
@@ -41,10 +58,18 @@ ENV_KNOWN = {
     "DEPLOY_POLICY_FILE", "LISTEN_ADDR", "KUBE_API_URL", "KUBE_TOKEN_FILE", "KUBE_CA_FILE",
     "KUBE_TLS_SERVER_NAME", "SLACK_CA_FILE", "RESPONSE_URL_HOSTS", "HTTPS_PROXY",
     "NO_PROXY", "ROLLOUT_TIMEOUT", "MAX_JOBS", "SHUTDOWN_GRACE",
+    "SLACK_APP_TOKEN", "SLACK_APP_TOKEN_FILE", "SLACK_API_URL", "SOCKET_MODE_CONNECTIONS",
+    "JOB_TIMEOUT", "AUTO_ROLLBACK", "GITOPS_MANAGED", "MAX_CONNS", "HEADER_TIMEOUT",
+    "KEEPALIVE_TIMEOUT", "TRUSTED_PROXIES", "KUBECONFIG", "LEASE_NAMESPACE", "POD_NAME",
 }
 ENV_REQUIRED = ["IMAGE_BASE", "DEPLOY_NAMESPACE", "DEPLOY_NAMESPACES", "LISTEN_ADDR",
-                "SLACK_SIGNING_SECRET", "SHUTDOWN_GRACE", "ROLLOUT_TIMEOUT"]
-SECRET_ENV = {"SLACK_SIGNING_SECRET", "SLACK_VERIFICATION_TOKEN"}
+                "SHUTDOWN_GRACE", "ROLLOUT_TIMEOUT", "DEPLOY_POLICY_FILE", "POD_NAME",
+                "LEASE_NAMESPACE"]
+# Per mode: how Slack's credential reaches the pod.
+ENV_MODE = {"http": "SLACK_SIGNING_SECRET", "socket": "SLACK_APP_TOKEN_FILE"}
+# From the downward API, never literal.
+ENV_FIELDREF = {"POD_NAME": "metadata.name", "LEASE_NAMESPACE": "metadata.namespace"}
+SECRET_ENV = {"SLACK_SIGNING_SECRET", "SLACK_VERIFICATION_TOKEN", "SLACK_APP_TOKEN"}
 
 
 # ---------------------------------------------------------------- YAML subset
@@ -302,23 +327,48 @@ def yaml_load_all(text):
 # ------------------------------------------------------------- loading
 
 
-def load_files(k8s_dir):
-    """Objects from the files kustomization.yaml lists, plus the kustomization
-    itself and the Secret template (if present)."""
-    kpath = os.path.join(k8s_dir, "kustomization.yaml")
-    with open(kpath) as f:
+def _load_kustomization(kdir, objs, kusts):
+    """Append the objects of kdir's kustomization (its files, the directories
+    it lists, its configMapGenerator as the ConfigMap it makes, without the
+    hash suffix); return that kustomization."""
+    with open(os.path.join(kdir, "kustomization.yaml")) as f:
         kust = yaml_load_all(f.read())[0]
-    objs = []
+    kusts.append((os.path.relpath(kdir), kust))
     for r in kust.get("resources") or []:
-        with open(os.path.join(k8s_dir, r)) as f:
-            for d in yaml_load_all(f.read()):
-                objs.append(d)
+        path = os.path.join(kdir, r)
+        if os.path.isdir(path):
+            _load_kustomization(path, objs, kusts)
+            continue
+        with open(path) as f:
+            objs.extend(yaml_load_all(f.read()))
+    for g in kust.get("configMapGenerator") or []:
+        data = {}
+        for fn in g.get("files") or []:
+            with open(os.path.join(kdir, fn)) as f:
+                data[os.path.basename(fn)] = f.read()
+        md = {"name": g.get("name")}
+        if g.get("namespace"):
+            md["namespace"] = g["namespace"]
+        labels = get(g, "options", "labels")
+        if labels:
+            md["labels"] = dict(labels)
+        objs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": md, "data": data})
+    return kust
+
+
+def load_files(k8s_dir):
+    """Objects from the files kustomization.yaml lists (recursively), plus the
+    top kustomization, every kustomization read, and the Secret template (if
+    present)."""
+    objs, kusts = [], []
+    kust = _load_kustomization(k8s_dir, objs, kusts)
     example = None
     ep = os.path.join(k8s_dir, "secret.example.yaml")
     if os.path.exists(ep):
         with open(ep) as f:
             example = yaml_load_all(f.read())
-    return {"source": "files", "objects": objs, "kustomization": kust, "example": example}
+    return {"source": "files", "mode": "http", "objects": objs, "kustomization": kust,
+            "kustomizations": kusts, "example": example}
 
 
 def renderer():
@@ -329,14 +379,65 @@ def renderer():
     return None
 
 
-def render(k8s_dir, cmd):
+_BLOCK = re.compile(r"^( *)((?:- )?[^\s#'\"][^:#]*): ([|])([-+]?)$")
+
+
+def fold_block_scalars(text):
+    """kustomize writes multi-line ConfigMap data as literal block scalars
+    (`key: |`), which the subset refuses. Rewrite each into one double-quoted
+    scalar (JSON escapes are a subset of YAML's) before parsing rendered
+    output; the checked-in files stay within the subset."""
+    lines = text.split("\n")
+    out = []
+    i = 0
+    while i < len(lines):
+        m = _BLOCK.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        ind, chomp = len(m.group(1)), m.group(4)
+        j, body, strip = i + 1, [], None
+        while j < len(lines) and (lines[j].strip() == "" or len(lines[j]) - len(lines[j].lstrip(" ")) > ind):
+            if strip is None and lines[j].strip():
+                strip = len(lines[j]) - len(lines[j].lstrip(" "))
+            body.append(lines[j])
+            j += 1
+        while body and not body[-1].strip() and j == len(lines):
+            body.pop()  # the stream's final newline is not content
+        strip = strip or 0
+        val = "\n".join(l[strip:] for l in body)
+        if chomp == "-":
+            val = val.rstrip("\n")
+        elif chomp == "":
+            val = val.rstrip("\n") + "\n"
+        else:
+            val += "\n"
+        out.append("%s%s: %s" % (m.group(1), m.group(2), json.dumps(val)))
+        i = j
+    return "\n".join(out)
+
+
+def _unhash(v):
+    """The generated ConfigMap's name without kustomize's content hash, in
+    every string of an object (its name and the volumes naming it)."""
+    if isinstance(v, dict):
+        return {k: _unhash(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_unhash(x) for x in v]
+    if isinstance(v, str) and re.match(re.escape(POLICY_CM) + r"-[a-z0-9]{10}$", v):
+        return POLICY_CM
+    return v
+
+
+def render(k8s_dir, cmd, mode="http", source="kustomize"):
     p = subprocess.run(cmd + [k8s_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=60, universal_newlines=True)
     if p.returncode != 0:
         raise RuntimeError("%s exited %d: %s" % (" ".join(cmd), p.returncode,
                                                   p.stderr.strip()[-300:]))
-    return {"source": "kustomize", "objects": yaml_load_all(p.stdout),
-            "kustomization": None, "example": None}
+    return {"source": source, "mode": mode, "objects": _unhash(yaml_load_all(fold_block_scalars(p.stdout))),
+            "kustomization": None, "kustomizations": [], "example": None}
 
 
 def apply_images(bundle):
@@ -410,9 +511,19 @@ def env_value(d, name):
     return None if e is None else e.get("value")
 
 
-def rules(b):
+def lease_roles(b):
+    """Roles in deploy-api's own namespace: only the Lease Role belongs there."""
+    return [r for r in by_kind(b, "Role") if get(r, "metadata", "namespace") == NAMESPACE]
+
+
+def target_roles(b):
+    """Roles in the namespaces deploy-api deploys to."""
+    return [r for r in by_kind(b, "Role") if get(r, "metadata", "namespace") != NAMESPACE]
+
+
+def rules(b, roles=None):
     out = []
-    for r in by_kind(b, "Role"):
+    for r in target_roles(b) if roles is None else roles:
         for i, rule in enumerate(r.get("rules") or []):
             out.append(("%s rule %d" % (ident(r), i), rule))
     return out
@@ -438,7 +549,7 @@ def c_allowed_kinds(b):
 
 def c_no_wildcards(b):
     bad = []
-    for where, rule in rules(b):
+    for where, rule in rules(b, by_kind(b, "Role")):
         for f in ("verbs", "resources", "apiGroups", "resourceNames", "nonResourceURLs"):
             for v in as_list(rule.get(f)):
                 if "*" in str(v):
@@ -447,12 +558,17 @@ def c_no_wildcards(b):
 
 
 def c_rbac_no_secrets_pods_exec(b):
+    """No secrets, nodes, configmaps, service accounts; pods only `list` (the
+    stuck-rollout diagnosis), never a pod subresource (exec, logs, ...)."""
     bad = []
-    for where, rule in rules(b):
+    for where, rule in rules(b, by_kind(b, "Role")):
         for res in as_list(rule.get("resources")):
             base = str(res).split("/")[0]
+            if res == "pods" and set(as_list(rule.get("verbs"))) <= {"list"}:
+                continue
             if base in ("secrets", "pods", "nodes", "serviceaccounts", "configmaps") or \
-                    str(res).endswith(("/exec", "/attach", "/portforward", "/proxy", "/token")):
+                    str(res).endswith(("/exec", "/attach", "/portforward", "/proxy", "/token",
+                                       "/log", "/eviction")):
                 bad.append("%s grants %s" % (where, res))
         if rule.get("nonResourceURLs"):
             bad.append("%s grants nonResourceURLs" % where)
@@ -462,11 +578,12 @@ def c_rbac_no_secrets_pods_exec(b):
 def c_rbac_resources(b):
     bad = []
     for where, rule in rules(b):
-        if as_list(rule.get("apiGroups")) != ["apps"]:
-            bad.append("%s: apiGroups %r, want ['apps']" % (where, rule.get("apiGroups")))
+        groups = as_list(rule.get("apiGroups"))
         for res in as_list(rule.get("resources")):
             if res not in ALLOWED:
                 bad.append("%s: resource %r not used by the code" % (where, res))
+            elif groups != [GROUP[res]]:
+                bad.append("%s: apiGroups %r for %s, want [%r]" % (where, groups, res, GROUP[res]))
         if not as_list(rule.get("resources")):
             bad.append("%s: no resources" % where)
     return bad
@@ -490,7 +607,7 @@ def c_rbac_verbs(b):
 def c_rbac_grants_needed(b):
     """Each Role grants what the code uses (else deploys fail with 403)."""
     bad = []
-    roles = by_kind(b, "Role")
+    roles = target_roles(b)
     if not roles:
         return ["no Role"]
     for r in roles:
@@ -540,7 +657,7 @@ def c_rbac_matches_env(b):
     one = env_value(d, "DEPLOY_NAMESPACE") or "default"
     many = env_value(d, "DEPLOY_NAMESPACES") or one
     want = {x.strip() for x in str(many).split(",") if x.strip()}
-    have = {get(r, "metadata", "namespace") for r in by_kind(b, "Role")}
+    have = {get(r, "metadata", "namespace") for r in target_roles(b)}
     bad = []
     if one not in want:
         bad.append("DEPLOY_NAMESPACE %r not in DEPLOY_NAMESPACES %r" % (one, many))
@@ -620,14 +737,93 @@ def c_secret_ref(b):
 
 
 def c_replicas(b):
+    """Two replicas (the deploy lock is a Lease), rolled one new pod at a time
+    with none taken away first."""
     d = the_deployment(b)
     if d is None:
         return ["no Deployment %s" % APP]
     bad = []
-    if get(d, "spec", "replicas") != 1:
-        bad.append("replicas %r, want 1 (locks are in memory)" % get(d, "spec", "replicas"))
-    if get(d, "spec", "strategy", "type") != "Recreate":
-        bad.append("strategy %r, want Recreate" % get(d, "spec", "strategy", "type"))
+    if get(d, "spec", "replicas") != 2:
+        bad.append("replicas %r, want 2" % get(d, "spec", "replicas"))
+    if get(d, "spec", "strategy", "type") != "RollingUpdate":
+        bad.append("strategy %r, want RollingUpdate" % get(d, "spec", "strategy", "type"))
+    elif get(d, "spec", "strategy", "rollingUpdate", "maxUnavailable") != 0:
+        bad.append("rollingUpdate.maxUnavailable %r, want 0" %
+                   get(d, "spec", "strategy", "rollingUpdate", "maxUnavailable"))
+    return bad
+
+
+def c_pdb(b):
+    """A PodDisruptionBudget over the deploy-api pods that keeps one running
+    through a drain and still lets the drain proceed."""
+    d = the_deployment(b)
+    if d is None:
+        return ["no Deployment %s" % APP]
+    labels = get(d, "spec", "template", "metadata", "labels") or {}
+    replicas = get(d, "spec", "replicas") or 1
+    pdbs = []
+    for p in by_kind(b, "PodDisruptionBudget"):
+        sel = get(p, "spec", "selector", "matchLabels") or {}
+        if get(p, "metadata", "namespace") == NAMESPACE and sel and \
+                all(labels.get(k) == v for k, v in sel.items()):
+            pdbs.append(p)
+    if len(pdbs) != 1:
+        return ["%d PodDisruptionBudgets select the deploy-api pods, want 1" % len(pdbs)]
+    p = pdbs[0]
+    if get(p, "apiVersion") != "policy/v1":
+        return ["%s: apiVersion %r, want policy/v1" % (ident(p), get(p, "apiVersion"))]
+    mn, mx = get(p, "spec", "minAvailable"), get(p, "spec", "maxUnavailable")
+    if (mn is None) == (mx is None):
+        return ["%s: set exactly one of minAvailable, maxUnavailable" % ident(p)]
+    if mn is not None and not (isinstance(mn, int) and 1 <= mn < replicas):
+        return ["%s: minAvailable %r, want 1..%d (one up, drains possible)" % (ident(p), mn, replicas - 1)]
+    if mx is not None and not (isinstance(mx, int) and 1 <= mx < replicas):
+        return ["%s: maxUnavailable %r, want 1..%d" % (ident(p), mx, replicas - 1)]
+    return []
+
+
+def c_lease_role(b):
+    """In deploy-api's own namespace exactly one Role: Leases, get/create/
+    update, nothing else; bound to deploy-api's service account."""
+    roles = lease_roles(b)
+    if len(roles) != 1:
+        return ["%d Roles in %s, want exactly the Lease Role" % (len(roles), NAMESPACE)]
+    r = roles[0]
+    rs = r.get("rules") or []
+    if len(rs) != 1:
+        return ["%s: %d rules, want exactly one (leases)" % (ident(r), len(rs))]
+    rule = rs[0]
+    bad = []
+    for f in ("apiGroups", "resources"):
+        if as_list(rule.get(f)) != LEASE_RULE[f]:
+            bad.append("%s: %s %r, want %r" % (ident(r), f, rule.get(f), LEASE_RULE[f]))
+    verbs = as_list(rule.get("verbs"))
+    if set(verbs) != LEASE_RULE["verbs"] or len(verbs) != len(set(verbs)):
+        bad.append("%s: verbs %r, want exactly %s" % (ident(r), verbs, sorted(LEASE_RULE["verbs"])))
+    if rule.get("nonResourceURLs"):
+        bad.append("%s: nonResourceURLs" % ident(r))
+    bound = [rb for rb in by_kind(b, "RoleBinding")
+             if get(rb, "metadata", "namespace") == NAMESPACE and
+             get(rb, "roleRef", "name") == get(r, "metadata", "name")]
+    if not bound:
+        bad.append("%s has no RoleBinding in %s" % (ident(r), NAMESPACE))
+    for where, tr in rules(b):
+        if "leases" in as_list(tr.get("resources")):
+            bad.append("%s grants leases outside %s" % (where, NAMESPACE))
+    return bad
+
+
+def c_downward_env(b):
+    """POD_NAME and LEASE_NAMESPACE come from the downward API."""
+    d = the_deployment(b)
+    if d is None:
+        return ["no Deployment %s" % APP]
+    env = env_of(d)
+    bad = []
+    for name, field in ENV_FIELDREF.items():
+        got = get(env.get(name), "valueFrom", "fieldRef", "fieldPath")
+        if got != field:
+            bad.append("%s from %r, want fieldRef %s" % (name, got, field))
     return bad
 
 
@@ -731,7 +927,7 @@ def c_env_contract(b):
     if d is None:
         return ["no Deployment %s" % APP]
     env = env_of(d)
-    bad = ["env %s missing" % n for n in ENV_REQUIRED if n not in env]
+    bad = ["env %s missing" % n for n in ENV_REQUIRED + [ENV_MODE[b["mode"]]] if n not in env]
     bad += ["env %s is not in the contract (typo?)" % n for n in env if n not in ENV_KNOWN]
     la = str(env_value(d, "LISTEN_ADDR") or "")
     if not la.endswith(":%d" % PORT):
@@ -785,8 +981,14 @@ def c_ingress(b):
             if r.get("host") not in tls_hosts:
                 bad.append("%s: host %r has no TLS" % (ident(i), r.get("host")))
             for p in get(r, "http", "paths") or []:
-                if p.get("path") != "/deploy":
-                    bad.append("%s: exposes path %r (only /deploy)" % (ident(i), p.get("path")))
+                # /deploy for Slack; exactly /healthz for the install check.
+                if (p.get("path"), p.get("pathType")) in (("/deploy", "Prefix"), ("/deploy", "Exact"),
+                                                          ("/healthz", "Exact")):
+                    continue
+                bad.append("%s: exposes path %r (%s; only /deploy and exactly /healthz)" %
+                           (ident(i), p.get("path"), p.get("pathType")))
+        if not get(i, "spec", "ingressClassName"):
+            bad.append("%s: no ingressClassName (most clusters then ignore it)" % ident(i))
         if not get(i, "spec", "rules"):
             bad.append("%s: no rules" % ident(i))
         if get(i, "spec", "defaultBackend"):
@@ -856,14 +1058,199 @@ def c_netpol_egress(b):
     return bad
 
 
+# ---- the policy ConfigMap and the example policy
+
+
+def policy_text(b):
+    """The policy file's text as the pod would read it: the ConfigMap key that
+    DEPLOY_POLICY_FILE names. None when the wiring is missing."""
+    d = the_deployment(b)
+    path = env_value(d, "DEPLOY_POLICY_FILE") if d else None
+    if not path:
+        return None
+    for cm in by_kind(b, "ConfigMap"):
+        if get(cm, "metadata", "name") == POLICY_CM:
+            return (cm.get("data") or {}).get(os.path.basename(str(path)))
+    return None
+
+
+def _mounted_file(d, path, kind):
+    """Problems with `path` being a file from a `kind` volume ("configMap" or
+    "secret"), mounted read-only as a whole directory; (problems, volume)."""
+    c0 = (get(pod_spec(d), "containers") or [{}])[0]
+    mdir = os.path.dirname(str(path))
+    mounts = [m for m in c0.get("volumeMounts") or [] if m.get("mountPath") == mdir]
+    if len(mounts) != 1:
+        return ["%d volume mounts at %s, want 1" % (len(mounts), mdir)], None
+    m = mounts[0]
+    bad = []
+    if m.get("readOnly") is not True:
+        bad.append("volume mount %s is not readOnly" % mdir)
+    if m.get("subPath"):
+        bad.append("volume mount %s uses subPath (never updated, and hides the directory)" % mdir)
+    vols = [v for v in pod_spec(d).get("volumes") or [] if v.get("name") == m.get("name")]
+    if len(vols) != 1 or kind not in vols[0]:
+        return bad + ["volume %r is not a %s volume" % (m.get("name"), kind)], None
+    items = get(vols[0], kind, "items")
+    key = os.path.basename(str(path))
+    if items is not None and {"key": key, "path": key} not in items:
+        bad.append("volume %r does not project key %s as %s" % (m.get("name"), key, key))
+    return bad, vols[0][kind]
+
+
+def c_policy_configmap(b):
+    """DEPLOY_POLICY_FILE names a file of the generated ConfigMap, mounted
+    read-only."""
+    d = the_deployment(b)
+    if d is None:
+        return ["no Deployment %s" % APP]
+    path = env_value(d, "DEPLOY_POLICY_FILE")
+    if not path or not str(path).startswith("/"):
+        return ["DEPLOY_POLICY_FILE %r is not an absolute path" % path]
+    bad, src = _mounted_file(d, path, "configMap")
+    if src is not None and src.get("name") != POLICY_CM:
+        bad.append("policy volume is ConfigMap %r, want %s" % (src.get("name"), POLICY_CM))
+    cms = [c for c in by_kind(b, "ConfigMap") if get(c, "metadata", "name") == POLICY_CM]
+    if len(cms) != 1 or get(cms[0], "metadata", "namespace") != NAMESPACE:
+        bad.append("want one ConfigMap %s/%s" % (NAMESPACE, POLICY_CM))
+    elif policy_text(b) is None:
+        bad.append("ConfigMap %s has no key %s" % (POLICY_CM, os.path.basename(str(path))))
+    return bad
+
+
+_POLICY_RUNS = {}
+
+
+def policy_load(text):
+    """Load `text` as DEPLOY_POLICY_FILE with the real binary: (rules it
+    reports, None) or (None, why it refused or could not run)."""
+    if text in _POLICY_RUNS:
+        return _POLICY_RUNS[text]
+    top = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    binary = os.environ.get("DEPLOY_API_BIN") or os.path.join(top, "build", "deploy-api")
+    ca = "/etc/ssl/certs/ca-certificates.crt"
+    if not os.access(binary, os.X_OK):
+        return None, "no deploy-api binary at %s (run make)" % binary
+    if not os.path.exists(ca):
+        return None, "no CA bundle at %s (install ca-certificates)" % ca
+    with tempfile.TemporaryDirectory() as d:
+        for name, body in (("policy.txt", text), ("token", "e2e-token\n")):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(body)
+        env = {"PATH": "/usr/bin:/bin", "IMAGE_BASE": "registry.example.com/team",
+               "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99yyyzzz85a5",
+               "LISTEN_ADDR": "127.0.0.1:0", "KUBE_API_URL": "https://127.0.0.1:9",
+               "KUBE_CA_FILE": ca, "KUBE_TOKEN_FILE": os.path.join(d, "token"),
+               "DEPLOY_POLICY_FILE": os.path.join(d, "policy.txt")}
+        p = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True)
+        watchdog = threading.Timer(10, p.kill)  # a hung start fails, never hangs the checks
+        watchdog.start()
+        try:
+            line = p.stdout.readline()  # the startup line, or EOF when it refused
+        finally:
+            watchdog.cancel()
+            if p.poll() is None:
+                p.terminate()
+            _, err = p.communicate(timeout=10)
+    res = None, "deploy-api exited %s: %s" % (p.returncode, err.strip()[-300:])
+    try:
+        o = json.loads(line)
+        if o.get("msg") == "deploy-api starting":
+            res = json.loads(o["config"])["policy_rules"], None
+    except (ValueError, KeyError, TypeError):
+        pass
+    _POLICY_RUNS[text] = res
+    return res
+
+
+def policy_rules(text):
+    """The rule lines of a policy file, split into fields."""
+    out = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.append(line.split())
+    return out
+
+
+def c_policy_example(b):
+    """The shipped policy loads in the real binary (every rule counted) and
+    denies by default: no rule lets anyone deploy anything from anywhere."""
+    text = policy_text(b)
+    if text is None:
+        return ["no policy file in the ConfigMap"]
+    n, err = policy_load(text)
+    if err:
+        return ["deploy-api refused the policy: %s" % err]
+    rs = policy_rules(text)
+    bad = []
+    if n != len(rs):
+        bad.append("deploy-api loaded %r rules, the file has %d" % (n, len(rs)))
+    if not rs:
+        bad.append("the example policy has no rule (it would deny everything)")
+    for f in rs:
+        if len(f) == 5 and f[0] == "allow" and f[2] == "*" and f[3] == "*" and f[4] == "*/*" and \
+                set(f[1].split(",")) & {"*", "deploy", "rollback"}:
+            bad.append("rule %r lets anyone change anything" % " ".join(f))
+    return bad
+
+
+# ---- Socket Mode overlay
+
+
+def c_sm_no_listeners(b):
+    return ["%s in the Socket Mode overlay" % ident(o) for o in b["objects"]
+            if o.get("kind") in ("Service", "Ingress")]
+
+
+def c_sm_netpol(b):
+    """No ingress rule at all; egress exactly as in the HTTP mode."""
+    ns = _netpol(b)
+    if len(ns) != 1:
+        return ["%d NetworkPolicies select the deploy-api pods, want 1" % len(ns)]
+    bad = []
+    if "Ingress" not in as_list(get(ns[0], "spec", "policyTypes")):
+        bad.append("policyTypes lacks Ingress (then all ingress is allowed)")
+    if get(ns[0], "spec", "ingress"):
+        bad.append("ingress rules %r, want none" % get(ns[0], "spec", "ingress"))
+    want = b.get("http_egress")
+    if want is not None and get(ns[0], "spec", "egress") != want:
+        bad.append("egress differs from k8s/networkpolicy.yaml's")
+    return bad
+
+
+def c_sm_app_token(b):
+    """The app token: a file from Secret deploy-api-app-token, mounted
+    read-only, named by SLACK_APP_TOKEN_FILE; no literal token, no signing
+    secret (Socket Mode needs none)."""
+    d = the_deployment(b)
+    if d is None:
+        return ["no Deployment %s" % APP]
+    env = env_of(d)
+    bad = []
+    for n in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET_FILE"):
+        if n in env:
+            bad.append("env %s set in Socket Mode" % n)
+    path = env_value(d, "SLACK_APP_TOKEN_FILE")
+    if not path or not str(path).startswith("/"):
+        return bad + ["SLACK_APP_TOKEN_FILE %r is not an absolute path" % path]
+    more, src = _mounted_file(d, path, "secret")
+    bad += more
+    if src is not None and src.get("secretName") != APP_TOKEN_SECRET:
+        bad.append("app token from Secret %r, want %s" % (src.get("secretName"), APP_TOKEN_SECRET))
+    return bad
+
+
 def c_kustomization(b):
     if b["source"] != "files":
         return []
     k = b["kustomization"]
     bad = []
-    if k.get("namespace"):
-        bad.append("top-level namespace %r would move the target-namespace Roles" %
-                   k.get("namespace"))
+    for path, kk in b["kustomizations"]:
+        if kk.get("namespace"):
+            bad.append("%s: top-level namespace %r would move the target-namespace Roles" %
+                       (path, kk.get("namespace")))
     d = the_deployment(b)
     names = {e.get("name") for e in k.get("images") or []}
     for c in containers(d) if d else []:
@@ -873,6 +1260,7 @@ def c_kustomization(b):
     return bad
 
 
+HTTP, SOCKET, BOTH = {"http"}, {"socket"}, {"http", "socket"}
 CHECKS = [
     ("no-cluster-rbac", c_no_cluster_rbac),
     ("allowed-kinds", c_allowed_kinds),
@@ -888,6 +1276,11 @@ CHECKS = [
     ("secret-template", c_secret_template),
     ("secret-ref", c_secret_ref),
     ("replicas", c_replicas),
+    ("pdb", c_pdb),
+    ("lease-role", c_lease_role),
+    ("downward-env", c_downward_env),
+    ("policy-configmap", c_policy_configmap),
+    ("policy-example", c_policy_example),
     ("pod-security-context", c_pod_security),
     ("container-security-context", c_container_security),
     ("probes", c_probes),
@@ -901,13 +1294,23 @@ CHECKS = [
     ("networkpolicy-ingress", c_netpol_ingress),
     ("networkpolicy-egress", c_netpol_egress),
     ("kustomization", c_kustomization),
+    ("socket-mode-no-service-ingress", c_sm_no_listeners, SOCKET),
+    ("socket-mode-networkpolicy", c_sm_netpol, SOCKET),
+    ("socket-mode-app-token", c_sm_app_token, SOCKET),
 ]
+# Checks of what only the HTTP mode has (the rest apply to both).
+HTTP_ONLY = {"secret-template", "secret-ref", "service-clusterip", "ingress-tls",
+             "networkpolicy-ingress", "kustomization"}
+CHECKS = [(c[0], c[1], c[2] if len(c) > 2 else HTTP if c[0] in HTTP_ONLY else BOTH)
+          for c in CHECKS]
 
 
 def run_checks(b):
     """{check name: [problems]} for one bundle; a crash counts as a problem."""
     out = {}
-    for name, fn in CHECKS:
+    for name, fn, modes in CHECKS:
+        if b["mode"] not in modes:
+            continue
         try:
             out[name] = fn(b)
         except Exception as e:  # a malformed manifest must fail, not crash
@@ -930,7 +1333,19 @@ def _c0(b):
 
 
 def _role(b):
-    return by_kind(b, "Role")[0]
+    return target_roles(b)[0]
+
+
+def _lease_rule(b):
+    return lease_roles(b)[0]["rules"][0]
+
+
+def _policy_cm(b):
+    return [c for c in by_kind(b, "ConfigMap") if get(c, "metadata", "name") == POLICY_CM][0]
+
+
+def _mount(b, name):
+    return [m for m in _c0(b)["volumeMounts"] if m["name"] == name][0]
 
 
 def _add(b, o):
@@ -998,9 +1413,43 @@ MUTATIONS = [
      lambda b: b["kustomization"]["resources"].append("secret.example.yaml")),
     ("secret-as-literal-env", "secret-ref",
      lambda b: _env_set(b, "SLACK_SIGNING_SECRET", "hunter2")),
-    ("two-replicas", "replicas", lambda b: _dep(b)["spec"].__setitem__("replicas", 2)),
-    ("rolling-update", "replicas",
-     lambda b: _dep(b)["spec"].__setitem__("strategy", {"type": "RollingUpdate"})),
+    ("one-replica", "replicas", lambda b: _dep(b)["spec"].__setitem__("replicas", 1)),
+    ("recreate", "replicas",
+     lambda b: _dep(b)["spec"].__setitem__("strategy", {"type": "Recreate"})),
+    ("rolling-unavailable", "replicas",
+     lambda b: _dep(b)["spec"]["strategy"]["rollingUpdate"].__setitem__("maxUnavailable", 1)),
+    ("no-pdb", "pdb", lambda b: b["objects"].remove(by_kind(b, "PodDisruptionBudget")[0])),
+    ("pdb-blocks-drains", "pdb",
+     lambda b: by_kind(b, "PodDisruptionBudget")[0]["spec"].__setitem__("minAvailable", 2)),
+    ("pdb-other-pods", "pdb", lambda b: get(by_kind(b, "PodDisruptionBudget")[0], "spec", "selector",
+                                             "matchLabels").__setitem__("app.kubernetes.io/name", "x")),
+    ("lease-list", "lease-role", lambda b: _lease_rule(b)["verbs"].append("list")),
+    ("lease-delete", "lease-role", lambda b: _lease_rule(b)["verbs"].append("delete")),
+    ("lease-missing-update", "lease-role", lambda b: _lease_rule(b)["verbs"].remove("update")),
+    ("lease-role-secrets", "lease-role", lambda b: lease_roles(b)[0]["rules"].append(
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})),
+    ("lease-role-configmaps", "lease-role", lambda b: _lease_rule(b)["resources"].append("configmaps")),
+    ("leases-in-target-namespace", "lease-role", lambda b: _role(b)["rules"].append(
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get"]})),
+    ("lease-role-unbound", "lease-role", lambda b: b["objects"].remove(
+        [rb for rb in by_kind(b, "RoleBinding") if get(rb, "metadata", "namespace") == NAMESPACE][0])),
+    ("pods-get", "rbac-verbs", lambda b: _role(b)["rules"][2]["verbs"].append("get")),
+    ("pods-log", "rbac-no-secrets-pods-exec", lambda b: _role(b)["rules"][2]["resources"].append("pods/log")),
+    ("pods-in-apps-group", "rbac-resources",
+     lambda b: _role(b)["rules"][2].__setitem__("apiGroups", ["apps"])),
+    ("missing-pods-list", "rbac-grants-needed", lambda b: _role(b)["rules"].pop(2)),
+    ("pod-name-literal", "downward-env", lambda b: _env_set(b, "POD_NAME", "deploy-api-0")),
+    ("lease-namespace-literal", "downward-env", lambda b: _env_set(b, "LEASE_NAMESPACE", "default")),
+    ("policy-mount-writable", "policy-configmap",
+     lambda b: _mount(b, "policy").__setitem__("readOnly", False)),
+    ("policy-path-elsewhere", "policy-configmap",
+     lambda b: _env_set(b, "DEPLOY_POLICY_FILE", "/etc/policy.txt")),
+    ("policy-configmap-missing", "policy-configmap", lambda b: b["objects"].remove(_policy_cm(b))),
+    ("policy-name-not-id", "policy-example",
+     lambda b: _policy_cm(b)["data"].__setitem__("policy.txt", "allow * alice * */*\n")),
+    ("policy-allows-everyone", "policy-example",
+     lambda b: _policy_cm(b)["data"].__setitem__("policy.txt", _policy_cm(b)["data"]["policy.txt"] +
+                                                 "allow deploy * * */*\n")),
     ("run-as-root", "pod-security-context",
      lambda b: pod_spec(_dep(b))["securityContext"].__setitem__("runAsUser", 0)),
     ("no-run-as-non-root", "pod-security-context",
@@ -1032,9 +1481,13 @@ MUTATIONS = [
     ("nodeport", "service-clusterip",
      lambda b: by_kind(b, "Service")[0]["spec"].__setitem__("type", "NodePort")),
     ("ingress-without-tls", "ingress-tls", lambda b: by_kind(b, "Ingress")[0]["spec"].pop("tls")),
-    ("ingress-exposes-healthz", "ingress-tls",
+    ("ingress-exposes-metrics", "ingress-tls",
      lambda b: get(by_kind(b, "Ingress")[0], "spec", "rules", 0, "http", "paths").append(
-         {"path": "/healthz", "pathType": "Prefix"})),
+         {"path": "/metrics", "pathType": "Exact"})),
+    ("ingress-healthz-prefix", "ingress-tls",
+     lambda b: get(by_kind(b, "Ingress")[0], "spec", "rules", 0, "http", "paths", 1).__setitem__(
+         "pathType", "Prefix")),
+    ("ingress-no-class", "ingress-tls", lambda b: by_kind(b, "Ingress")[0]["spec"].pop("ingressClassName")),
     ("one-policy-type", "networkpolicy-types",
      lambda b: _netpol0(b)["spec"].__setitem__("policyTypes", ["Ingress"])),
     ("ingress-any-port", "networkpolicy-ingress",
@@ -1048,14 +1501,35 @@ MUTATIONS = [
 ]
 
 
-def self_tests(base):
+SOCKET_MUTATIONS = [
+    ("socket-mode-service", "socket-mode-no-service-ingress", lambda b: _add(b, {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": APP, "namespace": NAMESPACE}})),
+    ("socket-mode-ingress-rule", "socket-mode-networkpolicy",
+     lambda b: _netpol0(b)["spec"].__setitem__("ingress", [{"ports": [{"protocol": "TCP", "port": 5000}]}])),
+    ("socket-mode-no-ingress-type", "socket-mode-networkpolicy",
+     lambda b: _netpol0(b)["spec"].__setitem__("policyTypes", ["Egress"])),
+    ("socket-mode-egress-drift", "socket-mode-networkpolicy",
+     lambda b: _netpol0(b)["spec"]["egress"][1]["ports"].append({"protocol": "TCP", "port": 8443})),
+    ("socket-mode-token-literal", "socket-mode-app-token",
+     lambda b: _c0(b)["env"].append({"name": "SLACK_APP_TOKEN", "value": "xapp-1-A0-1-abc"})),
+    ("socket-mode-token-writable", "socket-mode-app-token",
+     lambda b: _mount(b, "slack-app-token").__setitem__("readOnly", False)),
+    ("socket-mode-token-other-secret", "socket-mode-app-token",
+     lambda b: [v for v in pod_spec(_dep(b))["volumes"] if v["name"] == "slack-app-token"][0][
+         "secret"].__setitem__("secretName", "deploy-api")),
+    ("socket-mode-signing-secret", "socket-mode-app-token", lambda b: _c0(b)["env"].append(
+        {"name": "SLACK_SIGNING_SECRET", "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": SECRET_KEY}}})),
+]
+
+
+def self_tests(base, mutations=None):
     """Each mutation must make its check fail, and that check must pass on
     the unmutated manifests (else the detection proves nothing)."""
     results = []
     baseline = run_checks(base)
-    for name, check, mutate in MUTATIONS:
-        if baseline.get(check):
-            results.append(("detects-" + name, ["check %s already fails unmutated" % check]))
+    for name, check, mutate in MUTATIONS if mutations is None else mutations:
+        if baseline.get(check) is None or baseline.get(check):
+            results.append(("detects-" + name, ["check %s already fails or is absent unmutated" % check]))
             continue
         b = copy.deepcopy(base)
         try:
@@ -1148,17 +1622,37 @@ def main(argv):
         except (OSError, RuntimeError, YamlError, subprocess.TimeoutExpired) as e:
             results.append(("render", [str(e)]))
 
-    per = {}
+    # The Socket Mode overlay: rendered only (kustomize applies its patch).
+    sm_dir = os.path.join(k8s_dir, "socket-mode")
+    socket = None
+    if os.path.isdir(sm_dir) and cmd is not None:
+        try:
+            socket = render(sm_dir, cmd, mode="socket", source="socket-mode")
+            http = bundles[-1] if bundles else None
+            np = _netpol(http) if http else []
+            socket["http_egress"] = get(np[0], "spec", "egress") if np else None
+            bundles.append(socket)
+            results.append(("render-socket-mode", []))
+        except (OSError, RuntimeError, YamlError, subprocess.TimeoutExpired) as e:
+            results.append(("render-socket-mode", [str(e)]))
+    elif os.path.isdir(sm_dir):
+        print("SKIP k8s:socket-mode: neither kubectl nor kustomize installed to render the overlay")
+    else:
+        results.append(("socket-mode", ["no overlay at %s" % sm_dir]))
+
+    per, srcs = {}, {}
     for b in bundles:
         for name, probs in run_checks(b).items():
             per.setdefault(name, []).extend("%s: %s" % (b["source"], p) for p in probs)
-    srcs = ", ".join(b["source"] for b in bundles)
-    for name, _ in CHECKS:
+            srcs.setdefault(name, []).append(b["source"])
+    for name, _, _ in CHECKS:
         if name in per:
-            results.append((name + " (" + srcs + ")", per[name]))
+            results.append((name + " (" + ", ".join(srcs[name]) + ")", per[name]))
 
     if files is not None:
         results += self_tests(files)
+    if socket is not None:
+        results += self_tests(socket, SOCKET_MUTATIONS)
 
     failed = 0
     for name, probs in results:

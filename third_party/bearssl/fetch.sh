@@ -25,27 +25,45 @@ fi
 work="$dest/apt"
 mkdir -p "$work/lists/partial" "$work/archives/partial"
 
-# Find the Debian archive URI and suite this machine already uses, from
-# either deb822 .sources files or one-line sources.list entries.
+# Find Debian's own archive (not a third-party repository, not security or
+# updates) among what this machine already uses. First from apt's own view
+# of its package files (`apt-cache policy`: the Release file says
+# o=Debian,l=Debian and its codename has no "-suffix"); the choice is the
+# first URI in sort order, so the same machine always picks the same one.
+# Else from the sources files: only entries signed by Debian's archive
+# keyring, or in a one-line sources.list.
 uri=
 suite=
-for f in /etc/apt/sources.list.d/*.sources; do
-	[ -f "$f" ] || continue
-	set -- $(awk '
-		/^[ \t]*#/ { next }
-		/^[ \t]*$/ { if (u != "" && s != "" && t ~ /deb/) { print u, s; exit } u = s = t = ""; next }
-		$1 == "Types:" { t = $0 }
-		$1 == "URIs:" { u = $2 }
-		$1 == "Suites:" { s = $2 }
-		END { if (u != "" && s != "" && t ~ /deb/) print u, s }' "$f" |
-		grep -v -e security -e updates | head -n 1)
-	if [ $# -ge 2 ]; then uri=$1; suite=$2; break; fi
-done
+set -- $(apt-cache policy 2>/dev/null | awk '
+	$1 ~ /^[0-9]+$/ && $NF == "Packages" && $3 ~ /\/main$/ { u = $2; next }
+	u != "" && $1 == "release" {
+		if ($2 ~ /(^|,)o=Debian(,|$)/ && $2 ~ /(^|,)l=Debian(,|$)/ && match($2, /(^|,)n=[^,]*/)) {
+			n = substr($2, RSTART, RLENGTH); sub(/^,?n=/, "", n)
+			if (n != "" && n !~ /-/) print u, n
+		}
+		u = ""
+	}' | sort -u | head -n 1)
+if [ $# -ge 2 ]; then uri=$1; suite=$2; fi
+if [ -z "$uri" ]; then
+	for f in $(ls /etc/apt/sources.list.d/*.sources 2>/dev/null | sort); do
+		set -- $(awk '
+			function emit() { if (!d && u != "" && s != "" && t ~ /deb/ && k ~ /debian-archive-keyring/) { print u, s; d = 1; exit } }
+			/^[ \t]*#/ { next }
+			/^[ \t]*$/ { emit(); u = s = t = k = ""; next }
+			$1 == "Types:" { t = $0 }
+			$1 == "URIs:" { u = $2 }
+			$1 == "Suites:" { s = $2 }
+			$1 == "Signed-By:" { k = $0 }
+			END { emit() }' "$f" |
+			grep -v -e security -e updates -e backports | head -n 1)
+		if [ $# -ge 2 ]; then uri=$1; suite=$2; break; fi
+	done
+fi
 if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
 	set -- $(awk '$1 == "deb" || $1 == "deb-src" {
 		i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
 		print $i, $(i + 1) }' /etc/apt/sources.list |
-		grep -v -e security -e updates | head -n 1)
+		grep -v -e security -e updates -e backports | head -n 1)
 	if [ $# -ge 2 ]; then uri=$1; suite=$2; fi
 fi
 if [ -z "$uri" ]; then
