@@ -501,6 +501,23 @@ static void add_when(struct sb *b, const struct krs_rev *e, int plain)
         sb_add(b, "<!date^%lld^{date_short_pretty} {time}|%s UTC>", t, iso);
 }
 
+#define HISTORY_MORE 48 /* room kept for "(N more not shown: ...)" */
+
+static void history_line(struct sb *b, const struct krs_rev *e, long current, int plain, char *esc,
+                         size_t ecap)
+{
+    sb_add(b, "\n%ld%s  ", e->rev, e->rev == current ? " (current)" : "");
+    add_when(b, e, plain);
+    if (plain) {
+        sb_add(b, "  %s  %s", e->images, e->cause[0] ? e->cause : "<none>");
+        return;
+    }
+    slack_escape_text(e->images, esc, ecap);
+    sb_add(b, "  %s  ", esc);
+    slack_escape_text(e->cause[0] ? e->cause : "<none>", esc, ecap);
+    sb_add(b, "%s", esc);
+}
+
 int krs_history_format(struct krs_history *h, const char *ns, const char *name, long current,
                        int plain, char *out, size_t cap)
 {
@@ -518,20 +535,18 @@ int krs_history_format(struct krs_history *h, const char *ns, const char *name, 
         sb_add(&b, "%s%s/%s%s: newest %d of %d revisions:", star, ns, name, star, h->n, h->nrevs);
     else
         sb_add(&b, "%s%s/%s%s revisions, newest first:", star, ns, name, star);
-    for (int i = 0; i < h->n; i++) {
-        const struct krs_rev *e = &h->v[i];
-        sb_add(&b, "\n%ld%s  ", e->rev, e->rev == current ? " (current)" : "");
-        add_when(&b, e, plain);
-        if (plain)
-            sb_add(&b, "  %s  %s", e->images, e->cause[0] ? e->cause : "<none>");
-        else {
-            slack_escape_text(e->images, esc, sizeof esc);
-            sb_add(&b, "  %s  ", esc);
-            slack_escape_text(e->cause[0] ? e->cause : "<none>", esc, sizeof esc);
-            sb_add(&b, "%s", esc);
-        }
+    int i;
+    for (i = 0; i < h->n; i++) {
+        char line[sizeof esc * 2 + 200];
+        struct sb l;
+        sb_init(&l, line, sizeof line);
+        history_line(&l, &h->v[i], current, plain, esc, sizeof esc);
+        /* a line that does not fit is not cut: say what is left out */
+        if (b.len + l.len + HISTORY_MORE >= cap) break;
+        sb_add(&b, "%s", line);
     }
-    return h->n;
+    if (i < h->n) sb_add(&b, "\n(%d more not shown: the message is full)", h->n - i);
+    return i;
 }
 
 int krs_history_text(const char *deploy, size_t dlen, const char *rslist, size_t rlen, int want,

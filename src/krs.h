@@ -73,7 +73,8 @@ int krs_history_page(void *arg, const char *body, size_t len, char *cont, size_t
 /* The lines, newest first: "REV[ (current)]  live|created WHEN  IMAGES
  * CAUSE". plain: no Slack markup; else mrkdwn with WHEN as Slack's
  * <!date^...> token and cluster strings escaped (post as is). current is
- * the Deployment's revision (-1: the newest). Returns the lines listed. */
+ * the Deployment's revision (-1: the newest). Lines that do not fit in cap
+ * are left out, and a last line says how many. Returns the lines listed. */
 int krs_history_format(struct krs_history *h, const char *ns, const char *name, long current,
                        int plain, char *out, size_t cap);
 /* The history of the Deployment deploy from one whole ReplicaSetList

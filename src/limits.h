@@ -69,7 +69,7 @@
 #define KUBE_RETRY_AFTER_MAX 10   /* s: cap on the API server's Retry-After. */
 #define KUBE_RS_PAGE 25           /* ReplicaSets per list page: 25 x 150 KiB fits a response. */
 #define KUBE_MAX_PAGES 200        /* pages of one list: 5,000 ReplicaSets of one deployment. */
-#define KUBE_HISTORY_MAX 50       /* revisions /deploy history N may show (default 10). */
+#define KUBE_HISTORY_MAX 20       /* revisions /deploy history N shows: ~200 B a line in 4 KiB. */
 #define KUBE_HISTORY_DEFAULT 10
 #define KUBE_CONTINUE_MAX 4096 /* a list's continue token (base64 of a key; ~100 B). */
 /* Slack response_url delivery (src/respond). */

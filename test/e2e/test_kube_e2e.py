@@ -89,7 +89,10 @@ def containers(d, field="containers"):
 
 
 def patches(name):
-    return [r for r in st.kube.requests_matching(method="PATCH", path=f"/deployments/{name}")]
+    """The PATCHes that change ns/name, without issue 9's record of when a
+    revision went live (a JSON patch of one annotation after the rollout)."""
+    return [r for r in st.kube.requests_matching(method="PATCH", path=f"/deployments/{name}")
+            if b"deploy-api~1live-at" not in r["body"]]
 
 
 def stable(d):
@@ -98,6 +101,7 @@ def stable(d):
     md = d["metadata"]
     for k in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
         md.pop(k, None)
+    md.get("annotations", {}).pop("deploy-api/live-at", None)  # issue 9: deploy-api's own record
     d.pop("status", None)
     return d
 

@@ -659,10 +659,13 @@ TEST(history)
     CHECK_EQ(krs_history_text(d, strlen(d), empty, strlen(empty), 10, 1, out, sizeof out), 0);
     CHECK_STR(out, "default/web: no rollout history");
     CHECK_EQ(krs_history_text(d, strlen(d), "{}", 2, 10, 1, out, sizeof out), -1);
-    /* a small buffer is cut with "..." */
-    char small[40];
+    /* lines that do not fit are left out and counted; a tiny buffer is cut with "..." */
+    char mid[200], small[40];
+    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), 10, 1, mid, sizeof mid), 1);
+    CHECK(strstr(mid, "\n4 (current)  created 2026-11-04 10:00 UTC") != NULL);
+    CHECK(strstr(mid, "\n(2 more not shown: the message is full)") != NULL);
     CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), 10, 1, small, sizeof small),
-             3);
+             0);
     CHECK_EQ(strlen(small), sizeof small - 1);
     CHECK(strcmp(small + strlen(small) - 3, "...") == 0);
 }
@@ -1507,7 +1510,7 @@ TEST(history_in_pages)
     fake_teardown();
     fake_setup(&k);
     CHECK_EQ(kube_history(&k, "default", "web", KUBE_HISTORY_MAX + 1, &r), -1);
-    CHECK_STR(r.error, "history shows 1 to 50 revisions");
+    CHECK_STR(r.error, "history shows 1 to 20 revisions");
     fake_teardown();
 }
 
