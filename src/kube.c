@@ -88,7 +88,7 @@ static int follow(struct kapi_job *j, const char *ns, const char *name, const st
     int rc = rollout_report(j, &f, res, done, fail);
     if (!j->k->ui) return rc; /* a bare operation (kube.h) */
     if (f.st == ROLLOUT_DONE) mark_live(j, ns, name, d->generation);
-    if (f.st == ROLLOUT_FAILED || f.st == ROLLOUT_WAITING) explain(j, ns, name, res);
+    if ((f.st == ROLLOUT_FAILED && !f.gone) || f.st == ROLLOUT_WAITING) explain(j, ns, name, res);
     return rc;
 }
 

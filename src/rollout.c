@@ -68,6 +68,7 @@ static int watch_event(struct kapi_job *j, struct rollout *f, const char *ns, co
         return WATCH_MORE;
     case KEV_DELETED:
         f->st = ROLLOUT_FAILED;
+        f->gone = 1;
         snprintf(f->msg, sizeof f->msg, "deployment %s/%s was deleted", ns, name);
         return 0;
     case KEV_EXPIRED:
@@ -167,6 +168,7 @@ void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
         if (got < 0) {
             if (got == KAPI_NOT_FOUND) {
                 f->st = ROLLOUT_FAILED;
+                f->gone = 1;
                 sb_clean_copy(f->msg, sizeof f->msg, scratch.error);
                 break;
             }

@@ -19,6 +19,7 @@ struct rollout {
     char msg[512];
     char shown[512]; /* msg as last told to the progress callback */
     int due_done;    /* the PROGRESS_AFTER call was made */
+    int gone;        /* FAILED because the deployment was deleted */
 };
 
 /* Take the state of the Deployment d into f (rv and rev only when d has them). */
