@@ -45,6 +45,11 @@ struct config {
     int job_timeout;     /* hard deadline of a job child (JOB_TIMEOUT) */
     int progress_after;  /* s into a rollout for its Slack progress post, 0: none */
 
+    /* the lock across replicas (lease.h) */
+    char lease_namespace[K8S_NS_MAX + 1]; /* "" outside a cluster: locks stay in-process */
+    char pod_name[254];                   /* POD_NAME, else the hostname: the Lease holder */
+    int lease_duration;                   /* LEASE_DURATION s; renewed every third */
+
     /* egress */
     char https_proxy[512]; /* http://host:port, never with credentials */
     char no_proxy[512];

@@ -38,6 +38,7 @@ struct job_spec {
     char team_id[SLACK_ID_MAX + 1], user_id[SLACK_ID_MAX + 1], channel_id[SLACK_ID_MAX + 1];
     char user_name[SLACK_NAME_MAX + 1], channel_name[SLACK_NAME_MAX + 1];
     char response_url[RESPONSE_URL_MAX + 1];
+    char peer[64], client[64]; /* where the request came from, for the job's audit lines */
 };
 
 struct job {

@@ -51,6 +51,8 @@
 #define JOB_TIMEOUT_MAX 86400 /* s: upper bound accepted for JOB_TIMEOUT. */
 #define PROGRESS_AFTER_MAX                                                                         \
     1680 /* s: PROGRESS_AFTER (default 30) past ROLLOUT_TIMEOUT_MAX is moot. */
+#define LEASE_DURATION_DEFAULT                                                                     \
+    60 /* s a lock Lease lives unrenewed (LEASE_DURATION); renewed every third. */
 
 /* Child I/O (src/tls, src/httpc, src/kube). */
 #define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */

@@ -89,7 +89,8 @@ long metrics_render(char *buf, size_t cap, int jobs_running, int conns_open,
         st->accept_no_fd);
     put(&o, "# HELP deploy_api_http_responses_total HTTP responses by status class.\n"
             "# TYPE deploy_api_http_responses_total counter\n");
-    for (int i = 1; i <= 5; i++)
-        put(&o, "deploy_api_http_responses_total{class=\"%dxx\"} %llu\n", i, st->by_status[i]);
+    for (int i = 1; i <= 5; i++) /* no 3xx: nothing here redirects */
+        if (i != 3)
+            put(&o, "deploy_api_http_responses_total{class=\"%dxx\"} %llu\n", i, st->by_status[i]);
     return o.err ? -1 : (long)o.len;
 }

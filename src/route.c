@@ -16,6 +16,7 @@
 #include "form.h"
 #include "json.h"
 #include "policy.h"
+#include "proxies.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -219,6 +220,8 @@ static int make_spec(const struct cmd_input *in, const struct command *cmd, cons
     copy_field(sp->channel_id, sizeof sp->channel_id, in->channel_id);
     str_clean_name(sp->channel_name, sizeof sp->channel_name, in->channel_name);
     copy_field(sp->response_url, sizeof sp->response_url, in->response_url);
+    copy_field(sp->peer, sizeof sp->peer, in->peer);
+    copy_field(sp->client, sizeof sp->client, in->client);
     return sp->user_id[0] && sp->response_url[0] ? 0 : -1;
 }
 
@@ -379,6 +382,22 @@ static int is_ssl_check(const char *body, size_t len, struct form *f)
     return 1;
 }
 
+/* The client address behind TRUSTED_PROXIES, in out; NULL when the peer is
+ * not trusted or X-Forwarded-For is absent, repeated or malformed. */
+static const char *client_of(const struct app *a, const struct conn *c,
+                             const struct http_request *r, char *out, size_t cap)
+{
+    const struct slice *xff = NULL;
+    if (!a->cfg.trusted_proxies[0]) return NULL;
+    for (size_t i = 0; i < r->nh; i++) {
+        if (!slice_eq_nocase(r->h[i].name, "x-forwarded-for")) continue;
+        if (xff) return NULL; /* two headers: which one is the proxy's? */
+        xff = &r->h[i].value;
+    }
+    if (!xff) return NULL;
+    return proxies_client(a->cfg.trusted_proxies, c->peer, xff->p, xff->n, out, cap) ? out : NULL;
+}
+
 static void handle_deploy(struct server *s, struct conn *c, const struct http_request *r,
                           const char *body, size_t len)
 {
@@ -386,7 +405,8 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     static struct form f; /* one request at a time; too big for the stack */
     static struct verdict v;
     struct http_admit h = {0};
-    struct cmd_input in = {.peer = c->peer};
+    char client[64];
+    struct cmd_input in = {.peer = c->peer, .client = client_of(a, c, r, client, sizeof client)};
     verdict_init(&v);
     if (is_ssl_check(body, len, &f)) {
         v.status = S_OK;
@@ -431,7 +451,9 @@ void route_job_result(void *arg, struct job *job, long long now_ms)
                        .error = r->ok ? NULL : r->error,
                        .job = job->id,
                        .duration_ms = now_ms - job->started_ms,
-                       .exit_status = -1};
+                       .exit_status = -1,
+                       .peer = job->spec.peer[0] ? job->spec.peer : NULL,
+                       .client = job->spec.client[0] ? job->spec.client : NULL};
     audit_write(&au);
 }
 
@@ -494,7 +516,9 @@ void route_job_done(void *arg, struct job *job, int wstatus, long long now_ms)
                        .job = job->id,
                        .duration_ms = now_ms - job->started_ms,
                        .exit_status =
-                           WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus)};
+                           WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus),
+                       .peer = job->spec.peer[0] ? job->spec.peer : NULL,
+                       .client = job->spec.client[0] ? job->spec.client : NULL};
     audit_write(&au);
     if ((jr == JOB_KILLED || jr == JOB_CRASHED) && job->spec.response_url[0])
         notice_lost_job(a, job, why);

@@ -11,6 +11,7 @@
 
 #include "httpc.h"
 #include "progress.h"
+#include "lease.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -70,6 +71,21 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, const str
     }
     snprintf(res->text, sizeof res->text, "nothing to do");
     return -1;
+}
+
+/* The lock across replicas (lease.h) around the command: a Lease held
+ * while it runs when the command locks and LEASE_NAMESPACE is set. */
+static int run_leased(const struct app *a, const struct job_spec *sp, const struct kube_ui *ui,
+                      struct kube_result *res)
+{
+    static struct lease_hold lh;
+    struct kube_cfg k;
+    if (worker_kube_cfg(a, &k, res->error, sizeof res->error) == 0 &&
+        lease_job_begin(&a->cfg, &k, sp, &lh, res) < 0)
+        return -1;
+    int rc = worker_run_command(a, sp, ui, res);
+    lease_job_end(&lh, res);
+    return rc;
 }
 
 /* Post text (at most attempts tries; respond.c counts them all). */
@@ -146,7 +162,7 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     struct progress_ctx pc = {a, sp};
     struct progress_slack ps = {progress_post, &pc, 0};
     struct kube_ui ui = {0, progress_slack, &ps, a->cfg.progress_after};
-    int rc = worker_run_command(a, sp, &ui, &res);
+    int rc = run_leased(a, sp, &ui, &res);
 
     /* The result reaches the parent (and its audit line) before any post:
      * a slow Slack can no longer turn a done deploy into "killed". */

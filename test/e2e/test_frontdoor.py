@@ -54,10 +54,10 @@ def test_signed_deploy_acked_in_channel_while_kube_stalls():
 
 
 def refused(text=None, **kw):
-    time.sleep(0.05)  # let earlier audit lines arrive
+    st.server.sync()  # let earlier audit lines arrive
     before = len(st.server.audit(event="accepted"))
     r = st.server.post_slack(text or "myservice 1.4", **kw)
-    time.sleep(0.05)
+    st.server.sync()
     assert len(st.server.audit(event="accepted")) == before, "a refused request was accepted"
     return r
 
@@ -182,7 +182,7 @@ def test_team_allowlist():
         before = len(s2.server.audit(event="accepted"))
         code, body = s2.deploy("myservice 1.4")
         assert code == 200 and ack(body)["response_type"] == "ephemeral"
-        time.sleep(0.1)
+        s2.server.sync()
         assert len(s2.server.audit(event="accepted")) == before
         code, body = s2.deploy("status myservice", team_id="T0MORE")
         assert code == 200

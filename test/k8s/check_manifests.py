@@ -1026,6 +1026,8 @@ def c_netpol_ingress(b):
         ports = r.get("ports") or []
         if not ports:
             bad.append("ingress rule without ports admits every port")
+        if not r.get("from"):
+            bad.append("ingress rule without from: admits every pod in the cluster")
         for p in ports:
             if p.get("port") not in (PORT, "http") or p.get("protocol", "TCP") != "TCP":
                 bad.append("ingress port %r (only TCP %d)" % (p, PORT))
@@ -1492,6 +1494,8 @@ MUTATIONS = [
      lambda b: _netpol0(b)["spec"].__setitem__("policyTypes", ["Ingress"])),
     ("ingress-any-port", "networkpolicy-ingress",
      lambda b: _netpol0(b)["spec"]["ingress"][0].pop("ports")),
+    ("ingress-from-anywhere", "networkpolicy-ingress",
+     lambda b: _netpol0(b)["spec"]["ingress"][0].pop("from")),
     ("egress-any-port", "networkpolicy-egress",
      lambda b: _netpol0(b)["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})),
     ("egress-ssh", "networkpolicy-egress",
