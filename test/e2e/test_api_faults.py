@@ -8,7 +8,7 @@ import json
 import time
 from urllib.parse import urlsplit
 
-from lib import Stack, wait_until
+from lib import Stack, change_patches, wait_until
 
 st = None
 NS = "default"
@@ -31,10 +31,7 @@ def image(name, v):
 
 
 def patches(path):
-    """The PATCH requests on path, without issue 9's record of when a
-    revision went live (one JSON patch after a rollout completes)."""
-    return [r for r in st.kube.requests_matching(method="PATCH", path=path)
-            if b"deploy-api~1live-at" not in r["body"]]
+    return change_patches(st.kube, path)
 
 
 def run(text, timeout=30):

@@ -7,7 +7,7 @@ import os
 import subprocess
 import tempfile
 
-from lib import BIN
+from lib import BIN, change_patches
 from standins.ca import TestCA
 from standins.kube import FakeKube
 
@@ -68,7 +68,7 @@ def test_deploy_status_history_rollback_over_tls():
     assert tls.images(NS, "myservice") == {"myservice": "registry.example/myservice:1.4",
                                            "envoy": "envoyproxy/envoy:v1.29"}
     # (the last PATCH records when the revision went live: issue 9)
-    p = [r for r in tls.requests_matching(method="PATCH") if b"deploy-api~1live-at" not in r["body"]][-1]
+    p = change_patches(tls)[-1]
     assert p["headers"]["Authorization"] == "Bearer " + tls.token
     cause = tls.get_deployment(NS, "myservice")["metadata"]["annotations"]["kubernetes.io/change-cause"]
     assert "registry.example/myservice:1.4" in cause and "alice" in cause, cause

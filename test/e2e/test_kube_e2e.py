@@ -8,7 +8,7 @@ import os
 import time
 from urllib.parse import urlsplit
 
-from lib import Server, Stack, wait_until
+from lib import Server, Stack, change_patches, wait_until
 from standins._server import unused_port
 from standins.kube import CHANGE_CAUSE, FakeKube
 from standins.proxy import ConnectProxy
@@ -89,10 +89,7 @@ def containers(d, field="containers"):
 
 
 def patches(name):
-    """The PATCHes that change ns/name, without issue 9's record of when a
-    revision went live (a JSON patch of one annotation after the rollout)."""
-    return [r for r in st.kube.requests_matching(method="PATCH", path=f"/deployments/{name}")
-            if b"deploy-api~1live-at" not in r["body"]]
+    return change_patches(st.kube, f"/deployments/{name}")
 
 
 def stable(d):
