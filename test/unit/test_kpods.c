@@ -459,6 +459,33 @@ TEST(progress_text_and_once)
     CHECK_EQ(posts, 0);
 }
 
+/* The CLI writes kubectl's line as it changes, and nothing on the due call. */
+TEST(progress_cli_lines)
+{
+    char buf[512] = "";
+    struct kdoc_counts c = {3, 3, 1, 0, 0};
+    struct kube_progress p = {"Waiting for deployment \"web\" rollout to finish: 1 out of 3 new "
+                              "replicas have been updated...",
+                              &c,
+                              100,
+                              0,
+                              NULL,
+                              "default",
+                              "web"};
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    if (!f) return;
+    progress_cli(f, &p);
+    p.due = 1;
+    progress_cli(f, &p);
+    rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    CHECK_STR(buf, "Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have "
+                   "been updated...\n");
+}
+
 int main(void)
 {
     RUN(each_waiting_state);
@@ -471,5 +498,6 @@ int main(void)
     RUN(history_malformed_pages);
     RUN(times);
     RUN(progress_text_and_once);
+    RUN(progress_cli_lines);
     return t_done();
 }
