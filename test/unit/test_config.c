@@ -24,6 +24,7 @@ static const char *vars[] = {
     "MAX_JOBS",
     "ROLLOUT_TIMEOUT",
     "JOB_TIMEOUT",
+    "PROGRESS_AFTER",
     "SLACK_SIGNING_SECRET",
     "SLACK_SIGNING_SECRET_FILE",
     "SLACK_VERIFICATION_TOKEN",
