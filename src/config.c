@@ -202,8 +202,13 @@ const struct setting config_settings[] = {
     {"LISTEN_ADDR", .kind = SETTING_TEXT, FIELD(listen_addr), .def = "0.0.0.0:5000",
      .ok = ok_listen, .meaning = "`IP:PORT`, `[::]:5000` for IPv6 (names are not resolved)"},
     {"KUBE_API_URL", .kind = SETTING_TEXT, FIELD(kube_api_url), .ok = ok_url,
-     .doc_default = "`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`",
-     .meaning = "API server; `http://` for `kubectl proxy` (no token is ever sent over it)"},
+     .doc_default = "unset: the kubeconfig, else in a pod "
+                    "`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`",
+     .meaning = "API server; `http://` for `kubectl proxy` (no token is ever sent over it); when "
+                "set it overrides any kubeconfig"},
+    {"KUBECONFIG", .kind = SETTING_TEXT, FIELD(kubeconfig),
+     .meaning = "kubeconfig files (colon list), used when `KUBE_API_URL` is unset (see \"Running "
+                "on a node\")"},
     {"KUBE_TOKEN_FILE", .kind = SETTING_TEXT, FIELD(kube_token_file),
      .def = "/var/run/secrets/kubernetes.io/serviceaccount/token",
      .meaning = "bearer token, read fresh by every job"},
@@ -411,9 +416,7 @@ static int default_api_url(struct config *c, char *err, size_t errlen)
     unsigned long port = 443;
     if (p && (slice_to_ulong((struct slice){p, strlen(p)}, 65535, &port) < 0 || port == 0))
         return fail(err, errlen, "KUBERNETES_SERVICE_PORT", "must be a port number");
-    if (!h)
-        return fail(err, errlen, "KUBE_API_URL",
-                    "unset and KUBERNETES_SERVICE_HOST is not set either (not in a cluster?)");
+    if (!h) return 0; /* not in a cluster: the kubeconfig decides (kubesrc.c) */
     int n = snprintf(c->kube_api_url, sizeof c->kube_api_url,
                      strchr(h, ':') ? "https://[%s]:%lu" : "https://%s:%lu", h, port);
     if (n < 0 || (size_t)n >= sizeof c->kube_api_url)

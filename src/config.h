@@ -37,7 +37,9 @@ struct config {
     char policy_file[256]; /* "" when unset */
 
     /* Kubernetes */
-    char kube_api_url[512];
+    char kube_api_url[512]; /* "" when neither KUBE_API_URL nor in-cluster: kubesrc.c fills
+                               it from the kubeconfig */
+    char kubeconfig[4096];  /* KUBECONFIG, a colon list; "" when unset */
     char kube_token_file[256];
     char kube_ca_file[256];
     char kube_server_name[256];

@@ -161,25 +161,17 @@ int krs_controlled_by(const struct json_doc *d, int rs, const char *uid)
     return 0;
 }
 
-struct rsrev {
-    long rev;
-    int tok;
-};
-
 static int rsrev_desc(const void *a, const void *b)
 {
-    long x = ((const struct rsrev *)a)->rev, y = ((const struct rsrev *)b)->rev;
+    long x = ((const struct krs_rev *)a)->rev, y = ((const struct krs_rev *)b)->rev;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* The ReplicaSets of the list rl controlled by the Deployment (uid), with a
- * valid revision, sorted newest first. Returns the count (*out malloc'd) or
- * -1. */
-static int owned_revisions(const struct json_doc *rl, const char *uid, struct rsrev **out)
+int krs_owned_revisions(const struct json_doc *rl, const char *uid, struct krs_rev **out)
 {
     int items = json_get(rl, 0, "items");
     int n = 0;
-    struct rsrev *v;
+    struct krs_rev *v;
     *out = NULL;
     if (items < 0 || rl->toks[items].type != JSON_ARRAY) return -1;
     v = malloc(((size_t)rl->toks[items].size + 1) * sizeof *v);
@@ -200,7 +192,7 @@ long krs_rollback_target(const char *deploy, size_t dlen, const char *rslist, si
                          long want, size_t *rs_off, size_t *rs_len, char *err, size_t errlen)
 {
     struct json_doc dd, rl;
-    struct rsrev *v = NULL;
+    struct krs_rev *v = NULL;
     char uid[128], name[K8S_NAME_MAX + 1];
     long found = -1;
     int n, pick = -1;
@@ -220,7 +212,7 @@ long krs_rollback_target(const char *deploy, size_t dlen, const char *rslist, si
     }
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "uid", JP_END), uid, sizeof uid);
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "name", JP_END), name, sizeof name);
-    n = owned_revisions(&rl, uid, &v);
+    n = krs_owned_revisions(&rl, uid, &v);
     if (n < 0) {
         snprintf(err, errlen, "malformed ReplicaSetList JSON");
         goto out;
@@ -411,7 +403,7 @@ static int seen(struct krs_history *h, long r)
 /* The slot for revision r among the newest want kept, or NULL when it is
  * older than all of them. The same revision twice: the later one wins (a
  * map keyed by revision in kubectl). */
-static struct krs_rev *slot(struct krs_history *h, long r)
+static struct krs_line *slot(struct krs_history *h, long r)
 {
     int oldest = 0;
     for (int i = 0; i < h->n; i++) {
@@ -422,7 +414,7 @@ static struct krs_rev *slot(struct krs_history *h, long r)
     return r > h->v[oldest].rev ? &h->v[oldest] : NULL;
 }
 
-static void keep_rs(struct krs_rev *e, const struct json_doc *d, int rs, long r)
+static void keep_rs(struct krs_line *e, const struct json_doc *d, int rs, long r)
 {
     char ts[64];
     struct sb b;
@@ -467,7 +459,7 @@ int krs_history_page(void *arg, const char *body, size_t len, char *cont, size_t
         long r;
         if (!krs_controlled_by(&d, rs, h->uid) || (r = history_revision(&d, rs)) < 0) continue;
         ret = seen(h, r);
-        struct krs_rev *e = ret == 0 ? slot(h, r) : NULL;
+        struct krs_line *e = ret == 0 ? slot(h, r) : NULL;
         if (e) keep_rs(e, &d, rs, r);
     }
     kdoc_json_free(&d);
@@ -477,13 +469,13 @@ int krs_history_page(void *arg, const char *body, size_t len, char *cont, size_t
 
 static int rev_desc(const void *a, const void *b)
 {
-    long x = ((const struct krs_rev *)a)->rev, y = ((const struct krs_rev *)b)->rev;
+    long x = ((const struct krs_line *)a)->rev, y = ((const struct krs_line *)b)->rev;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
 /* "live <when>" / "created <when>": Slack's date token with a UTC fallback,
  * or plain UTC text. */
-static void add_when(struct sb *b, const struct krs_rev *e, int plain)
+static void add_when(struct sb *b, const struct krs_line *e, int plain)
 {
     long long t = e->live >= 0 ? e->live : e->created;
     char iso[32];
@@ -503,7 +495,7 @@ static void add_when(struct sb *b, const struct krs_rev *e, int plain)
 
 #define HISTORY_MORE 48 /* room kept for "(N more not shown: ...)" */
 
-static void history_line(struct sb *b, const struct krs_rev *e, long current, int plain, char *esc,
+static void history_line(struct sb *b, const struct krs_line *e, long current, int plain, char *esc,
                          size_t ecap)
 {
     sb_add(b, "\n%ld%s  ", e->rev, e->rev == current ? " (current)" : "");

@@ -19,6 +19,18 @@ long krs_rollback_patch(const char *deploy, size_t dlen, const char *rs, size_t 
                         const char *cause, char *buf, size_t cap, char *err, size_t errlen);
 
 struct json_doc;
+
+/* A ReplicaSet of a parsed list: its revision and its token there. */
+struct krs_rev {
+    long rev;
+    int tok;
+};
+
+/* The ReplicaSets of the parsed list rl controlled by the Deployment (uid),
+ * with a valid revision, sorted newest first. Returns the count (*out
+ * malloc'd) or -1. */
+int krs_owned_revisions(const struct json_doc *rl, const char *uid, struct krs_rev **out);
+
 /* 1 when the object at obj has an ownerReference with controller=true and uid. */
 int krs_controlled_by(const struct json_doc *d, int obj, const char *uid);
 /* Parse one page of a list (any kind) into d: its items token (d then to
@@ -44,7 +56,7 @@ int krs_template_matches(const char *deploy, size_t dlen, const char *rs, size_t
 #define KRS_LIVE_KEY "deploy-api/live-at" /* RFC 3339 UTC: when deploy-api made it live */
 
 /* One revision's line: only what history shows. */
-struct krs_rev {
+struct krs_line {
     long rev;
     long long created, live; /* Unix s; -1 unknown (live: not written by deploy-api, or stale) */
     char images[320];
@@ -59,7 +71,7 @@ struct krs_history {
     char uid[128];
     int want; /* 1..KUBE_HISTORY_MAX */
     int n;    /* kept in v */
-    struct krs_rev v[KUBE_HISTORY_MAX];
+    struct krs_line v[KUBE_HISTORY_MAX];
     long *revs; /* every distinct revision seen (malloc'd) */
     int nrevs, caprevs;
 };

@@ -11,6 +11,7 @@
 
 #include "k8sname.h"
 #include "kapi.h"
+#include "kjson.h"
 #include "kdoc.h"
 #include "kpods.h"
 #include "krs.h"
@@ -201,7 +202,8 @@ int kube_status(const struct kube_cfg *k, const char *ns, const char *name, stru
     kapi_init(&j, k, res);
     if (check_target(ns, name, res) < 0 || job_open(&j, ns, name, NULL, 0, res) < 0) return -1;
     if (kapi_get_deploy_checked(&j, ns, name, &r, &d, res) < 0) return -1;
-    int n = kdoc_status_text(r.body, r.len, res->text, sizeof res->text);
+    int n = k->output_json ? (int)kjson_status(r.body, r.len, res->text, sizeof res->text)
+                           : kdoc_status_text(r.body, r.len, res->text, sizeof res->text);
     kapi_free(&r);
     if (n < 0) {
         kdoc_deploy_free(&d);
@@ -211,6 +213,19 @@ int kube_status(const struct kube_cfg *k, const char *ns, const char *name, stru
     res->revision = d.revision;
     res->ok = 1;
     kdoc_deploy_free(&d);
+    return 0;
+}
+
+/* -o json (kjson.h): the whole list, as before issue 9's paging. */
+static int history_json(struct kapi_job *j, const char *ns, const char *name, struct httpc_resp *r,
+                        struct kube_result *res)
+{
+    struct httpc_resp l;
+    if (kapi_list_rs(j, ns, r, &l, res) < 0) return -1;
+    long n = kjson_history(r->body, r->len, l.body, l.len, res->text, sizeof res->text);
+    kapi_free(&l);
+    if (n < 0) return kapi_fail(res, "cannot read the rollout history of %s/%s", ns, name);
+    res->ok = 1;
     return 0;
 }
 
@@ -228,6 +243,12 @@ int kube_history(const struct kube_cfg *k, const char *ns, const char *name, int
         return kapi_fail(res, "history shows 1 to %d revisions", KUBE_HISTORY_MAX);
     if (job_open(&j, ns, name, NULL, 0, res) < 0) return -1;
     if (kapi_get_deploy_checked(&j, ns, name, &r, &d, res) < 0) return -1;
+    if (k->output_json) {
+        kdoc_deploy_free(&d);
+        int rc = history_json(&j, ns, name, &r, res);
+        kapi_free(&r);
+        return rc;
+    }
     long sn = kdoc_selector(r.body, r.len, sel, sizeof sel);
     kapi_free(&r);
     struct krs_history *h = sn < 0 ? NULL : malloc(sizeof *h);

@@ -38,6 +38,13 @@ struct kube_cfg {
     struct url api;         /* KUBE_API_URL parsed (http:// allowed for kubectl proxy) */
     char server_name[256];  /* name checked in the API server certificate */
     const char *token_file; /* read at the start of every operation; may be absent for http:// */
+    const char *token;      /* a bearer token held in memory (kubeconfig, exec plugin; checked
+                               there by kubeconfig_token_ok), used when token_file is NULL */
+    const struct tls_client_cert *client_cert; /* TLS client authentication, or NULL */
+    /* After a 401 with an in-memory token: a fresh token into tok (an exec
+     * plugin run again, as client-go does); NULL when there is no way. */
+    int (*refresh_token)(void *ctx, char *tok, size_t cap, char *err, size_t errlen);
+    void *refresh_ctx;
     const struct tls_anchors *ca;
     const char *proxy, *no_proxy;
     int timeout_s;          /* per I/O operation (IO_TIMEOUT) */
@@ -47,6 +54,7 @@ struct kube_cfg {
      * no diagnosis of a failed rollout): what the unit tests of the
      * flows script; the worker and the CLI always give one. */
     const struct kube_ui *ui;
+    int output_json; /* status, history: res->text is JSON (kjson.h; CLI -o json) */
 };
 
 struct kube_result {
@@ -56,6 +64,7 @@ struct kube_result {
     char error[512]; /* short reason when !ok, for the audit line */
     long revision;   /* deployment revision reached (deploy/rollback) or current (status) */
     int mrkdwn;      /* 1: text is Slack mrkdwn already escaped (history's dates): post as is */
+    int rollout;     /* enum rollout_result (metrics.h): how a followed rollout ended, 0 none */
 };
 
 /* The operations. Each returns 0 on success, -1 on failure, and fills res

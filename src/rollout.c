@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "sb.h"
 
 void rollout_take(struct rollout *f, const struct kdeploy *d)
@@ -196,6 +197,10 @@ int rollout_report(struct kapi_job *j, const struct rollout *f, struct kube_resu
 {
     long long ms = kapi_now_ms() - j->t0;
     if (f->rev >= 0) res->revision = f->rev;
+    res->rollout = f->st == ROLLOUT_DONE      ? ROLLOUT_R_DONE
+                   : f->st == ROLLOUT_WAITING ? ROLLOUT_R_TIMEOUT
+                   : f->st == ROLLOUT_FAILED  ? ROLLOUT_R_FAILED
+                                              : ROLLOUT_R_UNKNOWN;
     if (f->st == ROLLOUT_DONE) {
         res->ok = 1;
         snprintf(res->text, sizeof res->text,

@@ -183,10 +183,14 @@ static int step_authorize(const struct app *a, const struct cmd_input *in,
     if (!config_namespace_allowed(&a->cfg, cmd->ns))
         return refuse(v, OUT_FORBIDDEN, "namespace not allowed",
                       "Namespace `%s` is not one deploy-api may touch.", cmd->ns);
-    if (a->policy &&
-        !policy_allows(a->policy, cmd->verb, in->user_id, in->channel_id, cmd->ns, cmd->name))
-        return refuse(v, OUT_FORBIDDEN, "denied by policy",
-                      "You may not %s `%s` from this channel.", v->command, v->target);
+    struct policy_decision pd =
+        policy_decide(a->policy, cmd->verb, in->user_id, in->channel_id, cmd->ns, cmd->name);
+    if (a->policy && !pd.allow) {
+        policy_reason(&pd, cmd->verb, in->user_id, in->channel_id, cmd->ns, cmd->name,
+                      v->reason_buf, sizeof v->reason_buf);
+        return refuse(v, OUT_FORBIDDEN, v->reason_buf, "You may not %s `%s`: %s.", v->command,
+                      v->target, v->reason_buf);
+    }
     if (!in->response_url)
         return refuse(v, OUT_FORBIDDEN, "no response_url",
                       "This request's response_url is not one deploy-api may post to.");
@@ -208,7 +212,7 @@ static int make_spec(const struct cmd_input *in, const struct command *cmd, cons
 {
     memset(sp, 0, sizeof *sp);
     sp->verb = (int)cmd->verb;
-    sp->locks = cmd->verb == CMD_DEPLOY || cmd->verb == CMD_ROLLBACK;
+    sp->locks = cmd->verb == CMD_DEPLOY || cmd->verb == CMD_ROLLBACK || cmd->verb == CMD_RESTART;
     copy_field(sp->ns, sizeof sp->ns, cmd->ns);
     copy_field(sp->name, sizeof sp->name, cmd->name);
     copy_field(sp->target, sizeof sp->target, v->target);
@@ -246,7 +250,10 @@ static int step_dispatch(struct app *a, const struct cmd_input *in, const struct
         fmt_since(holder->started_wall, since, sizeof since);
         return refuse(v, OUT_LOCKED, "target busy",
                       "`%s` is already being %s by <@%s> since %s. Try again when it is done.",
-                      sp.target, holder->spec.verb == CMD_ROLLBACK ? "rolled back" : "deployed",
+                      sp.target,
+                      holder->spec.verb == CMD_ROLLBACK  ? "rolled back"
+                      : holder->spec.verb == CMD_RESTART ? "restarted"
+                                                         : "deployed",
                       holder->spec.user_id, since);
     }
     if (a->stopping)
@@ -271,7 +278,8 @@ static void ack(const struct app *a, const struct cmd_input *in, const struct co
     v->outcome = OUT_ACCEPTED;
     v->event = "accepted";
     v->form = VERDICT_SLACK;
-    v->in_channel = cmd->verb == CMD_DEPLOY || cmd->verb == CMD_ROLLBACK;
+    v->in_channel =
+        cmd->verb == CMD_DEPLOY || cmd->verb == CMD_ROLLBACK || cmd->verb == CMD_RESTART;
     if (cmd->verb == CMD_DEPLOY && kdoc_image_ref(v->image, sizeof v->image, a->cfg.image_base,
                                                   cmd->name, cmd->version, ierr, sizeof ierr) < 0)
         v->image[0] = 0;
@@ -284,6 +292,9 @@ static void ack(const struct app *a, const struct cmd_input *in, const struct co
     else if (cmd->verb == CMD_ROLLBACK)
         snprintf(v->message, sizeof v->message,
                  "<@%s> is rolling back `%s` to the previous revision…", in->user_id, v->target);
+    else if (cmd->verb == CMD_RESTART)
+        snprintf(v->message, sizeof v->message, "<@%s> is restarting `%s`…", in->user_id,
+                 v->target);
     else
         snprintf(v->message, sizeof v->message, "Looking up the %s of `%s`…", v->command,
                  v->target);
@@ -501,6 +512,8 @@ void route_job_done(void *arg, struct job *job, int wstatus, long long now_ms)
     enum job_result jr = job_outcome(job, wstatus, &why, buf, sizeof buf);
     const char *reply = job->have_reply ? job->reply : job->have_result ? buf : "none";
     metrics.jobs[jr]++;
+    metrics_job_end(job->spec.verb, jr, now_ms - job->started_ms,
+                    job->have_result ? (enum rollout_result)job->result.rollout : ROLLOUT_R_NONE);
     if (strncmp(reply, "failed", 6) == 0) metrics.replies_failed++;
     struct audit au = {.event = "job_end",
                        .team_id = job->spec.team_id,

@@ -198,6 +198,8 @@ const char cmd_usage[] =
     "image, who\n"
     "`/deploy rollback &lt;target&gt; [revision]` roll back to the previous (or the given) "
     "revision\n"
+    "`/deploy restart &lt;target&gt;` restart its pods (re-pull the tag, pick up changed "
+    "Secrets), like `kubectl rollout restart`\n"
     "`/deploy help` this message\n"
     "&lt;target&gt; is `[namespace/]deployment`; a version is a tag like `1.4.2`, never a "
     "full image. Example: `/deploy staging/api 1.4.2`";
@@ -215,6 +217,8 @@ const char *cmd_verb_str(enum cmd_verb v)
         return "history";
     case CMD_ROLLBACK:
         return "rollback";
+    case CMD_RESTART:
+        return "restart";
     }
     return "?";
 }
@@ -369,6 +373,8 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
         verb = CMD_HISTORY;
     else if (slice_eq_nocase(w[0], "rollback"))
         verb = CMD_ROLLBACK;
+    else if (slice_eq_nocase(w[0], "restart"))
+        verb = CMD_RESTART;
 
     switch (verb) {
     case CMD_HELP:
@@ -380,10 +386,11 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
     case CMD_STATUS:
     case CMD_HISTORY:
     case CMD_ROLLBACK:
+    case CMD_RESTART:
         if (nw == 1)
             return fail(err, errlen, "%s needs a target: [namespace/]deployment.",
                         cmd_verb_str(verb));
-        if (nw > (verb == CMD_STATUS ? 2u : 3u))
+        if (nw > (verb == CMD_ROLLBACK || verb == CMD_HISTORY ? 3u : 2u))
             return fail(err, errlen, "Too many words: write %s [namespace/]deployment%s.",
                         cmd_verb_str(verb),
                         verb == CMD_ROLLBACK  ? " [revision]"

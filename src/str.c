@@ -1,5 +1,7 @@
 #include "str.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 int slice_eq(struct slice a, const char *s)
@@ -67,6 +69,15 @@ int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out)
     }
     *out = v;
     return 0;
+}
+
+int str_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4) and its code point, or 0. */

@@ -11,6 +11,8 @@
 
 #include "httpc.h"
 #include "progress.h"
+#include "krestart.h"
+#include "kubesrc.h"
 #include "lease.h"
 #include "respond.h"
 #include "slack.h"
@@ -40,6 +42,7 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
     k->rollout_timeout_s =
         a->cfg.rollout_timeout ? a->cfg.rollout_timeout : ROLLOUT_TIMEOUT_DEFAULT;
     k->image_base = a->cfg.image_base;
+    k->output_json = a->output_json;
     return 0;
 }
 
@@ -50,6 +53,10 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, const str
     memset(res, 0, sizeof *res);
     if (worker_kube_cfg(a, &k, res->error, sizeof res->error) < 0) {
         snprintf(res->text, sizeof res->text, "KUBE_API_URL is not usable: %s", res->error);
+        return -1;
+    }
+    if (kubesrc_job_creds(a, &k, res->error, sizeof res->error) < 0) {
+        snprintf(res->text, sizeof res->text, "%s", res->error);
         return -1;
     }
     k.ui = ui;
@@ -66,11 +73,22 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, const str
         return kube_history(&k, sp->ns, sp->name, (int)sp->revision, res);
     case CMD_ROLLBACK:
         return kube_rollback(&k, sp->ns, sp->name, sp->revision, &who, res);
+    case CMD_RESTART:
+        return kube_restart(&k, sp->ns, sp->name, &who, res);
     case CMD_HELP:
         break;
     }
     snprintf(res->text, sizeof res->text, "nothing to do");
     return -1;
+}
+
+void worker_slack_opts(const struct app *a, struct httpc_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->anchors = &a->slack_ca;
+    o->proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL;
+    o->no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL;
+    o->timeout_s = IO_TIMEOUT;
 }
 
 /* The lock across replicas (lease.h) around the command: a Lease held
@@ -81,6 +99,7 @@ static int run_leased(const struct app *a, const struct job_spec *sp, const stru
     static struct lease_hold lh;
     struct kube_cfg k;
     if (worker_kube_cfg(a, &k, res->error, sizeof res->error) == 0 &&
+        kubesrc_job_creds(a, &k, res->error, sizeof res->error) == 0 &&
         lease_job_begin(&a->cfg, &k, sp, &lh, res) < 0)
         return -1;
     int rc = worker_run_command(a, sp, ui, res);
@@ -98,8 +117,8 @@ static int post_n(const struct app *a, const struct job_spec *sp, int in_channel
         snprintf(err, errlen, "message too large");
         return -1;
     }
-    struct httpc_opts o = {&a->slack_ca, NULL, a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL,
-                           a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL, IO_TIMEOUT};
+    struct httpc_opts o;
+    worker_slack_opts(a, &o);
     return respond_post(&o, sp->response_url, a->cfg.response_url_hosts, json, (size_t)n, attempts,
                         err, errlen);
 }
@@ -172,11 +191,12 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     rec.ok = rc == 0;
     str_copy(rec.image, sizeof rec.image, res.image);
     if (rc != 0) str_copy(rec.error, sizeof rec.error, res.error[0] ? res.error : "failed");
+    rec.rollout = res.rollout;
     jobs_write_record(result_fd, &rec);
 
-    /* deploy and rollback results go to the whole channel; lookups only
-     * to the person who asked. */
-    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK;
+    /* deploy, rollback and restart results go to the whole channel;
+     * lookups only to the person who asked. */
+    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK || sp->verb == CMD_RESTART;
     /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
     static char escaped[6144], text[6400];
     if (res.mrkdwn) /* already escaped, with Slack's own markup (history's dates) */

@@ -101,7 +101,8 @@ def test_audit_refused_policy_fields():
         code, body = srv.post_slack("myservice 1.4", response_url=st.response_url(), **WHO)
         assert code == 200 and "may not" in ack(body)["text"], body
         line = new_line(srv, "refused", 0)
-        fields(line, event="refused", result="forbidden", error="denied by policy", command="deploy",
+        fields(line, event="refused", result="forbidden",
+               error="no policy rule allows the verb deploy", command="deploy",
                target="default/myservice", peer=PEER, **WHO)
         assert srv.audit(event="accepted") == []
 

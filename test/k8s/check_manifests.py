@@ -1159,7 +1159,8 @@ def policy_load(text):
     try:
         o = json.loads(line)
         if o.get("msg") == "deploy-api starting":
-            res = json.loads(o["config"])["policy_rules"], None
+            cfg = o["config"]  # an object (issue 14); a string before it
+            res = (json.loads(cfg) if isinstance(cfg, str) else cfg)["policy_rules"], None
     except (ValueError, KeyError, TypeError):
         pass
     _POLICY_RUNS[text] = res
@@ -1193,7 +1194,7 @@ def c_policy_example(b):
         bad.append("the example policy has no rule (it would deny everything)")
     for f in rs:
         if len(f) == 5 and f[0] == "allow" and f[2] == "*" and f[3] == "*" and f[4] == "*/*" and \
-                set(f[1].split(",")) & {"*", "deploy", "rollback"}:
+                set(f[1].split(",")) & {"*", "deploy", "rollback", "restart"}:
             bad.append("rule %r lets anyone change anything" % " ".join(f))
     return bad
 

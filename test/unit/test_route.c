@@ -175,8 +175,9 @@ TEST(authorize_steps)
     in = input("status x");
     in.text = "history x";
     route_command(&A, &in, &V);
-    CHECK_STR(V.reason, "denied by policy");
-    CHECK(strstr(V.message, "You may not history `default/x`") != NULL);
+    CHECK_STR(V.reason, "no policy rule allows the verb history");
+    CHECK(strstr(V.message, "You may not history `default/x`: no policy rule allows the verb "
+                            "history.") != NULL);
     A.policy = NULL;
     teardown();
 }
