@@ -19,6 +19,7 @@
 #include "kubeconfig.h"
 #include "kubesrc.h"
 #include "policy.h"
+#include "progress.h"
 #include "slack.h"
 #include "socket.h"
 #include "worker.h"
@@ -265,7 +266,6 @@ static int cli_run(const struct cli *c)
     struct app *a = &app;
     char err[512];
     if (c->container[0]) return die("-c: not available in this build yet");
-    if (c->count) return die("history N: not available in this build yet");
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
     if (c->verb == CLI_DEPLOY && !a->cfg.image_base[0])
         return die("IMAGE_BASE: required to deploy (alias ECR_BASE)");
@@ -285,10 +285,12 @@ static int cli_run(const struct cli *c)
     str_copy(sp.ns, sizeof sp.ns, ns);
     str_copy(sp.name, sizeof sp.name, c->name);
     str_copy(sp.version, sizeof sp.version, c->version);
-    sp.revision = c->revision;
+    sp.revision = c->verb == CLI_HISTORY ? c->count : c->revision; /* history: newest N */
     cli_actor(c, sp.user_name, sizeof sp.user_name);
     static struct kube_result res;
-    int rc = worker_run_command(a, &sp, &res);
+    /* plain text; kubectl rollout status's lines on stderr as the counts change */
+    struct kube_ui ui = {1, progress_cli, stderr, 0};
+    int rc = worker_run_command(a, &sp, &ui, &res);
     printf("%s\n", res.text);
     if (rc < 0) {
         fprintf(stderr, "deploy-api: %s\n", res.error[0] ? res.error : "failed");
