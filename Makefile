@@ -49,11 +49,11 @@ ARM64_LDFLAGS = $(MUSL_LDFLAGS)
 # Tests and fuzzers: host clang with AddressSanitizer and UBSan.
 HOST_CC     = clang
 SAN         = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-HOST_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -isystem $(BEARSSL_SRC)/inc -iquote src
-FUZZ_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -fsanitize=fuzzer-no-link -isystem $(BEARSSL_SRC)/inc -iquote src
+HOST_CFLAGS = -O1 -g $(DEFS) -DCONFIG_DOCS $(WARN) $(SAN) -isystem $(BEARSSL_SRC)/inc -iquote src
+FUZZ_CFLAGS = -O1 -g $(DEFS) -DCONFIG_DOCS $(WARN) $(SAN) -fsanitize=fuzzer-no-link -isystem $(BEARSSL_SRC)/inc -iquote src
 
 # glibc build for valgrind (memcheck does not like ASan).
-GLIBC_CFLAGS = -O1 -g $(DEFS) $(WARN) -isystem $(BEARSSL_SRC)/inc
+GLIBC_CFLAGS = -O1 -g $(DEFS) -DCONFIG_DOCS $(WARN) -isystem $(BEARSSL_SRC)/inc
 
 SRCS      = $(sort $(wildcard src/*.c))
 LIB_SRCS  = $(filter-out src/main.c,$(SRCS))

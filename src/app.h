@@ -8,6 +8,7 @@
 #include "loop.h"
 #include "route.h"
 #include "server.h"
+#include "socksup.h"
 #include "tls.h"
 
 struct replay;
@@ -25,6 +26,7 @@ struct app {
     struct kubeconfig *kc;      /* the API server and credentials when a kubeconfig gives them
                                    (KUBE_API_URL unset); NULL otherwise */
     struct tls_anchors slack_ca;
+    struct socksup sock;        /* Socket Mode (cfg.app_token set) */
     int ready;                  /* configuration and trust anchors loaded */
     int output_json;            /* CLI -o json: status and history answer in JSON */
     int stopping;               /* SIGTERM seen */

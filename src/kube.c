@@ -7,13 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "k8sname.h"
 #include "kapi.h"
 #include "kjson.h"
 #include "kdoc.h"
+#include "kpods.h"
 #include "krs.h"
 #include "rollout.h"
+#include "sb.h"
 
 static const char SMP[] = "Content-Type: application/strategic-merge-patch+json";
 static const char JSON_PATCH[] = "Content-Type: application/json-patch+json";
@@ -38,13 +41,56 @@ static int job_open(struct kapi_job *j, const char *ns, const char *name, char *
     return 0;
 }
 
+/* ---- issue 9: when a revision went live, and why a rollout failed ---- */
+
+/* Record on the Deployment when generation gen went live (KRS_LIVE_KEY);
+ * the controller copies it to the ReplicaSet like the change-cause, where
+ * history reads it. The JSON patch tests the generation first: nothing is
+ * written over a later change. Best effort: the answer is not needed. */
+static void mark_live(struct kapi_job *j, const char *ns, const char *name, long long gen)
+{
+    char rest[K8S_NAME_MAX + 16], path[1024], ts[32], body[256], err[600];
+    struct httpc_resp p;
+    snprintf(rest, sizeof rest, "deployments/%s", name);
+    if (kapi_path(path, sizeof path, &j->k->api, ns, rest) < 0) return;
+    krs_time_format(ts, sizeof ts, (long long)time(NULL));
+    snprintf(body, sizeof body,
+             "[{\"op\":\"test\",\"path\":\"/metadata/generation\",\"value\":%lld},"
+             "{\"op\":\"add\",\"path\":\"/metadata/annotations/deploy-api~1live-at\","
+             "\"value\":\"%s\"}]",
+             gen, ts);
+    if (kapi_request(j, "PATCH", path, JSON_PATCH, body, strlen(body), &p, err, sizeof err) == 0)
+        kapi_free(&p);
+}
+
+/* Append why the rollout of ns/name is stuck (its new pods) and the next step. */
+static void explain(struct kapi_job *j, const char *ns, const char *name, struct kube_result *res)
+{
+    char why[1500];
+    size_t len = strlen(res->text);
+    int plain = j->k->ui && j->k->ui->plain;
+    struct sb b;
+    int n = kpods_diagnose(j, ns, name, why, sizeof why);
+    sb_init(&b, res->text + len, sizeof res->text - len);
+    if (n > 0)
+        sb_add(&b, "\n%s", why);
+    else if (n < 0)
+        sb_add(&b, "\n(the new pods could not be read: %s)", why);
+    sb_add(&b, "\nNext: %s%s rollback %s/%s%s", plain ? "" : "`", plain ? "deploy-api" : "/deploy",
+           ns, name, plain ? "" : "`");
+}
+
 /* Follow the rollout from d and report it. */
 static int follow(struct kapi_job *j, const char *ns, const char *name, const struct kdeploy *d,
                   const char *done, const char *fail, struct kube_result *res)
 {
     struct rollout f;
     rollout_follow(j, ns, name, d, &f);
-    return rollout_report(j, &f, res, done, fail);
+    int rc = rollout_report(j, &f, res, done, fail);
+    if (!j->k->ui) return rc; /* a bare operation (kube.h) */
+    if (f.st == ROLLOUT_DONE) mark_live(j, ns, name, d->generation);
+    if ((f.st == ROLLOUT_FAILED && !f.gone) || f.st == ROLLOUT_WAITING) explain(j, ns, name, res);
+    return rc;
 }
 
 /* PATCH container's image to res->image with a change-cause into p. */
@@ -170,28 +216,59 @@ int kube_status(const struct kube_cfg *k, const char *ns, const char *name, stru
     return 0;
 }
 
-int kube_history(const struct kube_cfg *k, const char *ns, const char *name,
-                 struct kube_result *res)
+/* -o json (kjson.h): the whole list, as before issue 9's paging. */
+static int history_json(struct kapi_job *j, const char *ns, const char *name, struct httpc_resp *r,
+                        struct kube_result *res)
 {
-    struct kapi_job j;
-    struct httpc_resp r, l;
-    struct kdeploy d;
-    kapi_init(&j, k, res);
-    if (check_target(ns, name, res) < 0 || job_open(&j, ns, name, NULL, 0, res) < 0) return -1;
-    if (kapi_get_deploy_checked(&j, ns, name, &r, &d, res) < 0) return -1;
-    kdoc_deploy_free(&d);
-    if (kapi_list_rs(&j, ns, &r, &l, res) < 0) {
-        kapi_free(&r);
-        return -1;
-    }
-    int n = k->output_json
-                ? (int)kjson_history(r.body, r.len, l.body, l.len, res->text, sizeof res->text)
-                : krs_history_text(r.body, r.len, l.body, l.len, res->text, sizeof res->text);
+    struct httpc_resp l;
+    if (kapi_list_rs(j, ns, r, &l, res) < 0) return -1;
+    long n = kjson_history(r->body, r->len, l.body, l.len, res->text, sizeof res->text);
     kapi_free(&l);
-    kapi_free(&r);
     if (n < 0) return kapi_fail(res, "cannot read the rollout history of %s/%s", ns, name);
     res->ok = 1;
     return 0;
+}
+
+int kube_history(const struct kube_cfg *k, const char *ns, const char *name, int want,
+                 struct kube_result *res)
+{
+    struct kapi_job j;
+    struct httpc_resp r;
+    struct kdeploy d;
+    char sel[4096];
+    kapi_init(&j, k, res);
+    if (check_target(ns, name, res) < 0) return -1;
+    if (want == 0) want = KUBE_HISTORY_DEFAULT;
+    if (want < 1 || want > KUBE_HISTORY_MAX)
+        return kapi_fail(res, "history shows 1 to %d revisions", KUBE_HISTORY_MAX);
+    if (job_open(&j, ns, name, NULL, 0, res) < 0) return -1;
+    if (kapi_get_deploy_checked(&j, ns, name, &r, &d, res) < 0) return -1;
+    if (k->output_json) {
+        kdoc_deploy_free(&d);
+        int rc = history_json(&j, ns, name, &r, res);
+        kapi_free(&r);
+        return rc;
+    }
+    long sn = kdoc_selector(r.body, r.len, sel, sizeof sel);
+    kapi_free(&r);
+    struct krs_history *h = sn < 0 ? NULL : malloc(sizeof *h);
+    if (!h) {
+        kdoc_deploy_free(&d);
+        return kapi_fail(res, "cannot build the deployment's label selector");
+    }
+    krs_history_init(h, d.uid, want);
+    long current = d.revision;
+    kdoc_deploy_free(&d);
+    int rc = kapi_list_rs_pages(&j, ns, sel, krs_history_page, h, res);
+    if (rc == 0) {
+        int plain = k->ui && k->ui->plain;
+        krs_history_format(h, ns, name, current, plain, res->text, sizeof res->text);
+        res->mrkdwn = !plain;
+        res->ok = 1;
+    }
+    krs_history_free(h);
+    free(h);
+    return rc;
 }
 
 /* GET the deployment (into r and d) and its ReplicaSets (into l) and pick

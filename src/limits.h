@@ -49,6 +49,8 @@
     1680                      /* s: 28 min, so the result post fits in the 30 min a                \
                                * response_url lives. */
 #define JOB_TIMEOUT_MAX 86400 /* s: upper bound accepted for JOB_TIMEOUT. */
+#define PROGRESS_AFTER_MAX                                                                         \
+    1680 /* s: PROGRESS_AFTER (default 30) past ROLLOUT_TIMEOUT_MAX is moot. */
 #define LEASE_DURATION_DEFAULT                                                                     \
     60 /* s a lock Lease lives unrenewed (LEASE_DURATION); renewed every third. */
 
@@ -67,6 +69,11 @@
 #define KUBE_CONFLICT_RETRIES 3   /* PATCH retries after 409 Conflict. */
 #define KUBE_API_RETRIES 3        /* retries after 429, or a GET's 5xx or broken answer. */
 #define KUBE_RETRY_AFTER_MAX 10   /* s: cap on the API server's Retry-After. */
+#define KUBE_RS_PAGE 25           /* ReplicaSets per list page: 25 x 150 KiB fits a response. */
+#define KUBE_MAX_PAGES 200        /* pages of one list: 5,000 ReplicaSets of one deployment. */
+#define KUBE_HISTORY_MAX 20       /* revisions /deploy history N shows: ~200 B a line in 4 KiB. */
+#define KUBE_HISTORY_DEFAULT 10
+#define KUBE_CONTINUE_MAX 4096 /* a list's continue token (base64 of a key; ~100 B). */
 /* Slack response_url delivery (src/respond). */
 #define RESPOND_BACKOFF_MAX 16     /* s: cap of the doubling backoff (1, 2, 4, 8, 16). */
 #define RESPOND_RETRY_AFTER_MAX 60 /* s: cap on a 429's Retry-After. */
@@ -75,5 +82,20 @@
 /* s a job may still run once its result is in: every post's connect, write
  * and read, and the longest wait between posts. */
 #define RESPOND_BUDGET (RESPONSE_URL_POSTS * (3 * IO_TIMEOUT + RESPOND_RETRY_AFTER_MAX))
+#define RESPONSE_URL_FINAL 2 /* posts kept for a job's final message (one retry). */
+
+/* Socket Mode (src/ws, src/socket, src/socksup). */
+#define WS_MAX_MESSAGE 65536   /* one WebSocket message; a slash-command envelope is ~3 KiB. */
+#define WS_MAX_HANDSHAKE 8192  /* the server's 101 response head. */
+#define SOCKET_CONNS_DEFAULT 2 /* connections kept open (SOCKET_MODE_CONNECTIONS). */
+#define SOCKET_CONNS_MAX 8     /* upper bound accepted for SOCKET_MODE_CONNECTIONS. */
+#define SOCKET_ACK_BUDGET_MS                                                                       \
+    3000                            /* Slack's limit for an envelope's ack; later ones count late. \
+                                     */
+#define SOCKET_IDLE_MS 60000        /* a socket silent this long (no frame, no pong) is replaced. */
+#define SOCKET_PING_MS 20000        /* we ping a socket silent this long. */
+#define SOCKET_BACKOFF_MAX_MS 60000 /* cap of the doubling reconnect backoff (jittered). */
+#define SOCKET_SEEN_IDS 1024      /* envelope ids remembered to ack retries without running them. */
+#define SOCKET_ENVELOPE_ID_MAX 64 /* an envelope_id (Slack's are ~36: a UUID). */
 
 #endif

@@ -19,7 +19,9 @@
 #include "kubeconfig.h"
 #include "kubesrc.h"
 #include "policy.h"
+#include "progress.h"
 #include "slack.h"
+#include "socket.h"
 #include "worker.h"
 
 #ifndef DEPLOY_API_VERSION
@@ -34,10 +36,47 @@ static int die(const char *what)
     return 1;
 }
 
+/* ---- Socket Mode ---- */
+
+/* The socket child: the app token, the Slack trust anchors and the proxy;
+ * not the signing secret, the replay table or the policy. */
+static void socket_child(void *arg, int chan)
+{
+    struct app *a = arg;
+    loop_child_reset(&a->loop);
+    chan = jobs_isolate_fd(chan);
+    if (a->cfg.signing_secret) explicit_bzero(a->cfg.signing_secret, a->cfg.signing_secret_len);
+    if (a->cfg.verification_token)
+        explicit_bzero(a->cfg.verification_token, strlen(a->cfg.verification_token));
+    /* The environment block holds them too (this copy of it: COW). */
+    static const char *const drop[] = {"SLACK_SIGNING_SECRET", "SLACK_VERIFICATION_TOKEN"};
+    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++) {
+        char *v = getenv(drop[i]);
+        if (v) explicit_bzero(v, strlen(v));
+    }
+    munmap(a->replay, sizeof *a->replay);
+    struct socket_cfg sc = {.app_token = a->cfg.app_token,
+                            .api_url = a->cfg.slack_api_url,
+                            .connections = a->cfg.socket_connections,
+                            .http = {.anchors = &a->slack_ca,
+                                     .proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL,
+                                     .no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL,
+                                     .timeout_s = IO_TIMEOUT}};
+    _exit(chan < 0 ? 70 : socket_run(&sc, chan));
+}
+
+static int socket_mode_start(struct app *a, char *err, size_t errlen)
+{
+    if (!a->cfg.app_token) return 0;
+    return socksup_start(&a->sock, &a->loop, &a->jobs, socket_child, route_envelope, a, err,
+                         errlen);
+}
+
 static void on_tick(void *arg, long long now)
 {
     struct app *a = arg;
     server_tick(&a->srv, now);
+    if (!a->stopping) socksup_tick(&a->sock, now);
     /* SIGCHLD does the reaping; this catches one the full self-pipe dropped. */
     jobs_reap(&a->jobs, now, route_job_done, a);
     jobs_enforce_deadlines(&a->jobs, now);
@@ -65,6 +104,7 @@ static void on_signal(void *arg, int signo)
     log_line("info", signo == SIGTERM ? "SIGTERM: draining" : "SIGINT: draining", "jobs_running",
              jobs, NULL);
     server_drain(&a->srv);
+    socksup_stop(&a->sock);
 }
 
 /* stdout is writable again: hand it the queued log lines. */
@@ -126,7 +166,9 @@ static void log_startup(const struct app *a, long nofile, int need)
     jw_obj_end(&w);
     long cn = jw_finish(&w);
     log_json("info", "deploy-api starting", "config", cn < 0 ? NULL : buf, "version",
-             DEPLOY_API_VERSION, "listen", a->cfg.listen_addr, NULL);
+             DEPLOY_API_VERSION, "mode",
+             a->cfg.app_token ? (a->cfg.signing_secret_len ? "socket+http" : "socket") : "http",
+             "listen", a->cfg.listen_addr, NULL);
     if (strncmp(a->cfg.kube_api_url, "http://", 7) == 0)
         log_line("warn",
                  "KUBE_API_URL is http://: no bearer token is sent over it (KUBE_TOKEN_FILE is "
@@ -184,6 +226,7 @@ static int serve(const struct cli *c)
     loop_add(&a->loop, 1, 0, on_stdout, a);
     loop_every(&a->loop, 250, on_tick, a);
     log_startup(a, nofile, need);
+    if (socket_mode_start(a, err, sizeof err) < 0) return die(err);
     a->ready = 1;
 
     /* As PID 1 our exit kills every process left in the namespace: wait
@@ -223,7 +266,6 @@ static int cli_run(const struct cli *c)
     struct app *a = &app;
     char err[512];
     if (c->container[0]) return die("-c: not available in this build yet");
-    if (c->count) return die("history N: not available in this build yet");
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
     if (c->verb == CLI_DEPLOY && !a->cfg.image_base[0])
         return die("IMAGE_BASE: required to deploy (alias ECR_BASE)");
@@ -243,10 +285,12 @@ static int cli_run(const struct cli *c)
     str_copy(sp.ns, sizeof sp.ns, ns);
     str_copy(sp.name, sizeof sp.name, c->name);
     str_copy(sp.version, sizeof sp.version, c->version);
-    sp.revision = c->revision;
+    sp.revision = c->verb == CLI_HISTORY ? c->count : c->revision; /* history: newest N */
     cli_actor(c, sp.user_name, sizeof sp.user_name);
     static struct kube_result res;
-    int rc = worker_run_command(a, &sp, &res);
+    /* plain text; kubectl rollout status's lines on stderr as the counts change */
+    struct kube_ui ui = {1, progress_cli, stderr, 0};
+    int rc = worker_run_command(a, &sp, &ui, &res);
     printf("%s\n", res.text);
     if (rc < 0) {
         fprintf(stderr, "deploy-api: %s\n", res.error[0] ? res.error : "failed");

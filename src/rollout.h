@@ -17,6 +17,9 @@ struct rollout {
     long rev;     /* last deployment revision seen, -1 if none */
     char rv[128]; /* resourceVersion to watch from, "" for now */
     char msg[512];
+    char shown[512]; /* msg as last told to the progress callback */
+    int due_done;    /* the PROGRESS_AFTER call was made */
+    int gone;        /* FAILED because the deployment was deleted */
 };
 
 /* Take the state of the Deployment d into f (rv and rev only when d has them). */
@@ -26,7 +29,10 @@ void rollout_take(struct rollout *f, const struct kdeploy *d);
 void rollout_eval(struct rollout *f, const char *js, size_t n);
 
 /* Follow the rollout from start until done, failed, or the deadline; f is
- * reset first. A deployment that disappears (404) ends it as FAILED. */
+ * reset first. A deployment that disappears (404) ends it as FAILED. While
+ * it waits, j->k->ui's progress callback (if any) is called as kube.h says;
+ * a watch is cut short at the PROGRESS_AFTER time so the due call comes on
+ * time even when nothing changes. */
 void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
                     const struct kdeploy *start, struct rollout *f);
 

@@ -289,6 +289,52 @@ MUTATIONS = [
         "metrics_job_end(job->spec.verb, jr, -1,")],
       e2e=["test_messages:test_metrics_exposition_parses_and_every_family_moves"],
       what="deploy_api_job_duration_seconds never moves"),
+    # ---- Socket Mode (issue 10) ----
+    M("ws-accept-unchecked", "src/ws.c",
+      [("    if (h.accept != 1) return *why = WS_HS_ACCEPT, -1;\n", "")],
+      unit=["test_ws"], what="any Sec-WebSocket-Accept (or none) completes the handshake"),
+    M("ws-masked-server-frame", "src/ws.c",
+      [("    if (b1 & 0x80) return *e = WS_E_MASKED, -1;\n", "")],
+      unit=["test_ws"], what="a masked server frame is read as if it were not"),
+    M("socket-no-pong", "src/socket.c",
+      [("        return send_frame(c, WS_OP_PONG, r->data, r->len);", "        return 0;")],
+      unit=["test_socket"], e2e=["test_socketmode:test_pings_answered"],
+      what="Slack's pings go unanswered"),
+    M("socket-drain-closes-at-once", "src/socket.c",
+      [("(ready >= K.cfg->connections || now >= c->drain_until_ms)", "1")],
+      unit=["test_socket"],
+      what="a disconnect closes the socket before its replacement is ready"),
+    M("envelope-retry-runs-again", "src/route.c",
+      [("    if (!socksup_seen(&h->a->sock, h->envelope_id)) return 0;", "    return 0;")],
+      e2e=["test_socketmode:test_retried_envelope_runs_once"],
+      what="a retried envelope runs its command a second time"),
+    M("readyz-without-hello", "src/route.c",
+      [("(!a->cfg.app_token || a->sock.ready > 0)", "1")],
+      e2e=["test_socketmode:test_readyz_without_hello"],
+      what="/readyz says ready in Socket Mode before any socket got hello"),
+    M("socket-child-keeps-secret", "src/main.c",
+      [("        if (v) explicit_bzero(v, strlen(v));", "        (void)v;")],
+      e2e=["test_socketmode:test_both_front_doors"],
+      what="the socket child holds the signing secret (in its environment)"),
+    M("socket-refusal-not-acked", "src/route.c",
+      [("    ack->len = n < 0 ? 0 : (unsigned)n;\n",
+        "    ack->len = n < 0 ? 0 : (unsigned)n;\n    if (v.outcome != OUT_ACCEPTED) ack->envelope_id[0] = 0;\n")],
+      e2e=["test_socketmode:test_refusals_acked_ephemerally"],
+      what="a refused command's ack never reaches its envelope (Slack retries, the user sees nothing)"),
+    M("ws-client-frame-unmasked", "src/ws.c",
+      [("        out[1] = (unsigned char)(0x80 | len);", "        out[1] = (unsigned char)len;"),
+       ("        out[1] = 0x80 | 126;", "        out[1] = 126;"),
+       ("        out[1] = 0x80 | 127;", "        out[1] = 127;"),
+       ("    memcpy(out + hl, mask, 4);\n    const unsigned char *p = payload;\n"
+        "    for (size_t i = 0; i < len; i++) out[hl + 4 + i] = p[i] ^ mask[i & 3];\n"
+        "    return (long)(hl + 4 + len);",
+        "    (void)mask;\n    if (len) memcpy(out + hl, payload, len);\n    return (long)(hl + len);")],
+      unit=["test_ws"], e2e=["test_socketmode:test_deploy_end_to_end"],
+      what="frames to Slack go unmasked (RFC 6455: the server must close the connection)"),
+    M("ws-16bit-length-byte-order", "src/ws.c",
+      [("len = (unsigned long long)buf[2] << 8 | buf[3];", "len = (unsigned long long)buf[3] << 8 | buf[2];")],
+      unit=["test_ws"], e2e=["test_socketmode:test_every_length_form_and_fragments"],
+      what="a frame of 126..65535 bytes is read with its length bytes swapped"),
 ]
 
 
@@ -313,6 +359,11 @@ def make_slot(base, i):
         src = os.path.join(ROOT, "build", sub)
         if os.path.isdir(src):
             shutil.copytree(src, os.path.join(d, "build", sub), symlinks=True)
+    # The Socket Mode stand-in's npm packages (ignored by git, installed by
+    # ci/deps.sh): linked, not copied.
+    mods = os.path.join(ROOT, "test/e2e/standins/node_modules")
+    if os.path.isdir(mods):
+        os.symlink(mods, os.path.join(d, "test/e2e/standins/node_modules"))
     return d
 
 

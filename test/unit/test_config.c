@@ -24,6 +24,7 @@ static const char *vars[] = {
     "MAX_JOBS",
     "ROLLOUT_TIMEOUT",
     "JOB_TIMEOUT",
+    "PROGRESS_AFTER",
     "SLACK_SIGNING_SECRET",
     "SLACK_SIGNING_SECRET_FILE",
     "SLACK_VERIFICATION_TOKEN",
@@ -46,6 +47,10 @@ static const char *vars[] = {
     "https_proxy",
     "NO_PROXY",
     "no_proxy",
+    "SLACK_APP_TOKEN",
+    "SLACK_APP_TOKEN_FILE",
+    "SLACK_API_URL",
+    "SOCKET_MODE_CONNECTIONS",
 };
 
 static struct config C;
@@ -66,7 +71,8 @@ static int load(enum config_mode mode)
 {
     free(C.signing_secret);
     free(C.verification_token);
-    C.signing_secret = C.verification_token = NULL;
+    free(C.app_token);
+    C.signing_secret = C.verification_token = C.app_token = NULL;
     memset(err, 0, sizeof err);
     int rc = config_load(&C, mode, err, sizeof err);
     if (strstr(err, SECRET) || strstr(err, TOKEN) || strstr(err, PROXY_PW)) {
@@ -232,6 +238,7 @@ TEST(integers)
         {"MAX_JOBS", 1, MAX_JOBS_LIMIT},
         {"ROLLOUT_TIMEOUT", 0, ROLLOUT_TIMEOUT_MAX},
         {"JOB_TIMEOUT", 0, JOB_TIMEOUT_MAX},
+        {"PROGRESS_AFTER", 0, PROGRESS_AFTER_MAX}, /* issue 9 */
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         const char *v = ints[i].var;
@@ -258,6 +265,11 @@ TEST(integers)
     }
     CHECK(accepted(CONFIG_SERVE, "MAX_JOBS", "256"));
     CHECK_EQ(C.max_jobs, 256);
+    CHECK(accepted(CONFIG_SERVE, "PROGRESS_AFTER", "7"));
+    CHECK_EQ(C.progress_after, 7);
+    base(); /* unset: 30 s */
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK_EQ(C.progress_after, 30);
     CHECK(accepted(CONFIG_SERVE, "SHUTDOWN_GRACE", "0"));
     CHECK_EQ(C.shutdown_grace, 0);
 }
@@ -706,7 +718,8 @@ TEST(err_bounded)
     t_unguard(e, 8);
     free(C.signing_secret);
     free(C.verification_token);
-    C.signing_secret = C.verification_token = NULL;
+    free(C.app_token);
+    C.signing_secret = C.verification_token = C.app_token = NULL;
 }
 
 /* Issue 12 item 9: each of these started a server that could never work. */
@@ -793,6 +806,40 @@ TEST(readme_table_is_the_settings_table)
     CHECK(same);
 }
 
+/* Socket Mode: the app token turns it on and makes the signing secret
+ * optional; SOCKET_MODE_CONNECTIONS at its bounds and past them. */
+TEST(socket_mode_settings)
+{
+    base();
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK(C.app_token == NULL);
+    CHECK_STR(C.slack_api_url, "https://slack.com/api");
+    CHECK_EQ(C.socket_connections, 2);
+    unsetenv("SLACK_SIGNING_SECRET");
+    setenv("SLACK_APP_TOKEN", "xapp-1-A0-1-abc", 1);
+    setenv("SLACK_API_URL", "https://slack.test:8443/api//", 1);
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK_STR(C.app_token, "xapp-1-A0-1-abc");
+    CHECK_EQ(C.signing_secret_len, 0);
+    CHECK_STR(C.slack_api_url, "https://slack.test:8443/api");
+    setenv("SLACK_APP_TOKEN", "xoxb-not-an-app-token", 1);
+    CHECK_EQ(load(CONFIG_SERVE), -1);
+    CHECK(names("SLACK_APP_TOKEN"));
+    CHECK(strstr(err, "xoxb") == NULL);
+    setenv("SLACK_APP_TOKEN", "xapp-1 with space", 1);
+    CHECK_EQ(load(CONFIG_SERVE), -1);
+    unsetenv("SLACK_APP_TOKEN");
+    CHECK_EQ(load(CONFIG_SERVE), -1); /* neither secret nor token */
+    CHECK(names("SLACK_SIGNING_SECRET"));
+    CHECK(refused(CONFIG_SERVE, "SLACK_API_URL", "http://slack.com/api"));
+    CHECK(accepted(CONFIG_SERVE, "SOCKET_MODE_CONNECTIONS", "1"));
+    CHECK(accepted(CONFIG_SERVE, "SOCKET_MODE_CONNECTIONS", "8"));
+    CHECK_EQ(C.socket_connections, SOCKET_CONNS_MAX);
+    CHECK(refused(CONFIG_SERVE, "SOCKET_MODE_CONNECTIONS", "9"));
+    CHECK(refused(CONFIG_SERVE, "SOCKET_MODE_CONNECTIONS", "0"));
+    base();
+}
+
 int main(void)
 {
     RUN(defaults_serve);
@@ -815,5 +862,6 @@ int main(void)
     RUN(err_bounded);
     RUN(item9_unusable_settings_refused);
     RUN(readme_table_is_the_settings_table);
+    RUN(socket_mode_settings);
     return t_done();
 }
