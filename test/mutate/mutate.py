@@ -13,6 +13,8 @@ unit tests, run the named tests, put the file back. Verdicts:
                     moved on): update the mutation
   build failed      the mutated tree does not compile: fix the mutation
   baseline fails    a named test fails without the mutation: fix that first
+  no test ran       an e2e pattern matched no test, or its tests skipped
+                    under the mutation: neither caught nor survived
 
 Not part of `make test`. Usage (from anywhere in the repository):
 
@@ -38,6 +40,7 @@ ROOT = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=Tr
                       cwd=os.path.dirname(os.path.abspath(__file__)), check=True).stdout.strip()
 UNIT_TIMEOUT = 120
 E2E_TIMEOUT = 300
+NO_TEST = "matched no test, or every one skipped"
 BUILD_TIMEOUT = 900
 
 
@@ -391,7 +394,7 @@ def run_tests(slot, units, e2e):
         ok, out = sh([sys.executable, "test/e2e/run.py", os.path.join(slot, "build/deploy-api"), pat],
                      slot, E2E_TIMEOUT)
         if ok and "PASS " not in out:
-            return f"e2e {pat}", "matched no test"
+            return f"e2e {pat}", NO_TEST
         if not ok:
             return f"e2e {pat}", out
     return None
@@ -440,6 +443,8 @@ def mutate(slot, m):
         if not ok:
             return "build failed", out.strip().splitlines()[-1:] or ""
         failed = run_tests(slot, m.unit, m.e2e)
+        if failed and failed[1] == NO_TEST:
+            return "no test ran", f"{failed[0]}: {NO_TEST}"
         if failed:
             return "caught", failed[0]
         return "survived", "every named test passed"
