@@ -319,6 +319,11 @@ MUTATIONS = [
       [("        if (v) explicit_bzero(v, strlen(v));", "        (void)v;")],
       e2e=["test_socketmode:test_both_front_doors"],
       what="the socket child holds the signing secret (in its environment)"),
+    # ---- issue 9: deploys as a person would do them, rollouts explained ----
+    M("history-continue-ignored", "src/kapi.c",
+      [("        if (!cont[0]) return 0;\n", "        return 0;\n")],
+      unit=["test_kube"], e2e=["test_diagnose:test_history_many_revisions_in_pages"],
+      what="a list's continue token is ignored: history misses every page after the first"),
     M("socket-refusal-not-acked", "src/route.c",
       [("    ack->len = n < 0 ? 0 : (unsigned)n;\n",
         "    ack->len = n < 0 ? 0 : (unsigned)n;\n    if (v.outcome != OUT_ACCEPTED) ack->envelope_id[0] = 0;\n")],
