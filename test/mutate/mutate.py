@@ -315,10 +315,10 @@ MUTATIONS = [
       [("(!a->cfg.app_token || a->sock.ready > 0)", "1")],
       e2e=["test_socketmode:test_readyz_without_hello"],
       what="/readyz says ready in Socket Mode before any socket got hello"),
-    M("socket-child-keeps-secret", "src/main.c",
+    M("socket-child-keeps-secret", "src/config.c",
       [("        if (v) explicit_bzero(v, strlen(v));", "        (void)v;")],
       e2e=["test_socketmode:test_both_front_doors"],
-      what="the socket child holds the signing secret (in its environment)"),
+      what="the socket child (and every job child) holds the signing secret in its environment"),
     # ---- issue 9: deploys as a person would do them, rollouts explained ----
     M("history-continue-ignored", "src/kapi.c",
       [("        if (!cont[0]) return 0;\n", "        return 0;\n")],
