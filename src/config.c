@@ -179,12 +179,20 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
         env_int("SHUTDOWN_GRACE", SHUTDOWN_GRACE_DEFAULT, 0, 3600, &c->shutdown_grace, err,
                 errlen) < 0 ||
         env_int("MAX_JOBS", MAX_JOBS_DEFAULT, 1, MAX_JOBS_LIMIT, &c->max_jobs, err, errlen) < 0 ||
-        env_int("ROLLOUT_TIMEOUT", ROLLOUT_TIMEOUT_DEFAULT, 1, 86400, &c->rollout_timeout, err,
-                errlen) < 0)
+        env_int("ROLLOUT_TIMEOUT", ROLLOUT_TIMEOUT_DEFAULT, 0, 86400, &c->rollout_timeout, err,
+                errlen) < 0 ||
+        env_int("AUTO_ROLLBACK", 0, 0, 1, &c->auto_rollback, err, errlen) < 0)
         return -1;
-    if (env_int("JOB_TIMEOUT", c->rollout_timeout + JOB_DEADLINE_SLACK, 1, 86400 * 2,
-                &c->job_timeout, err, errlen) < 0)
+    /* ROLLOUT_TIMEOUT unset (0): derived per deployment, at most ROLLOUT_TIMEOUT_CAP. */
+    if (env_int("JOB_TIMEOUT",
+                (c->rollout_timeout ? c->rollout_timeout : ROLLOUT_TIMEOUT_CAP) +
+                    JOB_DEADLINE_SLACK,
+                1, 86400 * 2, &c->job_timeout, err, errlen) < 0)
         return -1;
+    v = env("GITOPS_MANAGED");
+    if (v && strcmp(v, "warn") != 0 && strcmp(v, "refuse") != 0)
+        return fail(err, errlen, "GITOPS_MANAGED", "must be warn or refuse");
+    c->gitops_refuse = v && strcmp(v, "refuse") == 0;
 
     /* Slack */
     if ((v = env("SLACK_SIGNING_SECRET"))) {
@@ -224,13 +232,11 @@ int config_load(struct config *c, enum config_mode mode, char *err, size_t errle
         while (n && c->image_base[n - 1] == '/') c->image_base[--n] = 0;
         for (size_t i = 0; i < n; i++)
             if ((unsigned char)c->image_base[i] <= ' ' || c->image_base[i] == '@' ||
-                c->image_base[i] == '"' || c->image_base[i] == '\\')
+                c->image_base[i] == '"' || c->image_base[i] == '\\' ||
+                (c->image_base[i] == ',' && (i == 0 || c->image_base[i - 1] == ',')))
                 return fail(err, errlen, image_var,
-                            "must be a registry prefix such as "
+                            "must be a comma list of repository prefixes such as "
                             "123456789.dkr.ecr.us-east-1.amazonaws.com/team");
-    } else if (mode == CONFIG_SERVE) {
-        return fail(err, errlen, "IMAGE_BASE",
-                    "required (alias ECR_BASE): the registry prefix images are deployed from");
     }
     if (env_str("DEPLOY_NAMESPACE", "default", c->default_ns, sizeof c->default_ns, err, errlen) <
         0)
@@ -335,6 +341,8 @@ void config_describe(const struct config *c, struct jw *w)
     jw_kstr(w, "no_proxy", c->no_proxy);
     jw_kint(w, "rollout_timeout", c->rollout_timeout);
     jw_kint(w, "job_timeout", c->job_timeout);
+    jw_kint(w, "auto_rollback", c->auto_rollback);
+    jw_kstr(w, "gitops_managed", c->gitops_refuse ? "refuse" : "warn");
     jw_kint(w, "max_jobs", c->max_jobs);
     jw_kint(w, "max_conns", c->max_conns);
     jw_kint(w, "header_timeout", c->header_timeout);

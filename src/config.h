@@ -27,7 +27,7 @@ struct config {
     char response_url_hosts[512];
 
     /* what may be touched */
-    char image_base[256];
+    char image_base[512]; /* IMAGE_BASE allow-list (comma list of prefixes), "" = any */
     char default_ns[K8S_NS_MAX + 1];
     char namespaces[CONFIG_MAX_LIST][K8S_NS_MAX + 1];
     int nnamespaces;
@@ -38,8 +38,10 @@ struct config {
     char kube_token_file[256];
     char kube_ca_file[256];
     char kube_server_name[256];
-    int rollout_timeout;
-    int job_timeout; /* hard deadline of a job child (JOB_TIMEOUT) */
+    int rollout_timeout; /* 0: per deployment (progressDeadlineSeconds + margin) */
+    int job_timeout;     /* hard deadline of a job child (JOB_TIMEOUT) */
+    int auto_rollback;   /* AUTO_ROLLBACK=1 */
+    int gitops_refuse;   /* GITOPS_MANAGED=refuse (default warn) */
 
     /* egress */
     char https_proxy[512];
@@ -47,8 +49,8 @@ struct config {
 };
 
 enum config_mode {
-    CONFIG_SERVE, /* needs the signing secret, IMAGE_BASE and the kube API */
-    CONFIG_CLI,   /* needs the kube API; IMAGE_BASE only to deploy */
+    CONFIG_SERVE, /* needs the signing secret and the kube API */
+    CONFIG_CLI,   /* needs the kube API */
 };
 
 /* Read the environment into c. Returns 0, or -1 with err naming the

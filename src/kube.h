@@ -18,8 +18,22 @@ struct kube_cfg {
     const struct tls_anchors *ca;
     const char *proxy, *no_proxy;
     int timeout_s;          /* per I/O operation (IO_TIMEOUT) */
-    int rollout_timeout_s;  /* ROLLOUT_TIMEOUT */
-    const char *image_base; /* IMAGE_BASE; required for deploy */
+    int rollout_timeout_s;  /* ROLLOUT_TIMEOUT; 0: progressDeadlineSeconds + margin, capped */
+    const char *image_base; /* IMAGE_BASE allow-list of repository prefixes; NULL/"": any */
+    int auto_rollback;      /* AUTO_ROLLBACK=1: a failed deploy is rolled back */
+    int gitops_refuse;      /* GITOPS_MANAGED=refuse: no deploys to managed deployments */
+    /* Called once by kube_deploy when the deployment was read and the deploy
+     * is going ahead (the public "is deploying 1.3 -> 1.4"); may be NULL. */
+    void (*announce)(void *ctx, const char *text);
+    void *announce_ctx;
+};
+
+/* How a failed operation ended, for the emoji people see first. */
+enum kube_outcome {
+    KUBE_FAILED,   /* refused, API error or failed rollout */
+    KUBE_DONE,     /* done (ok) */
+    KUBE_REPLACED, /* a later change replaced it before it rolled out */
+    KUBE_PENDING,  /* still rolling out at the deadline, or paused */
 };
 
 struct kube_result {
@@ -28,13 +42,19 @@ struct kube_result {
     char text[4096]; /* human-readable result: Slack mrkdwn, NOT escaped for Slack (&, <, >) */
     char error[512]; /* short reason when !ok, for the audit line */
     long revision;   /* deployment revision reached (deploy/rollback) or current (status) */
+    enum kube_outcome outcome;
+    int announced; /* kube_deploy called k->announce: the result goes to the channel */
 };
 
 /* The operations. Each returns 0 on success, -1 on failure, and fills res
  * either way (res->text always says what happened). ns and name must be
- * DNS-1123 names; version a tag or "sha256:<64 hex>". */
+ * DNS-1123 names; version a tag or "sha256:<64 hex>". kube_deploy sets the
+ * chosen container (container, or kdoc_choose's order when NULL or "")
+ * and the init containers of the same repository to that repository with
+ * the new version, in one PATCH; it follows the generation that PATCH
+ * produced and reports the image the answer holds. */
 int kube_deploy(const struct kube_cfg *k, const char *ns, const char *name, const char *version,
-                const struct kube_actor *who, struct kube_result *res);
+                const char *container, const struct kube_actor *who, struct kube_result *res);
 int kube_status(const struct kube_cfg *k, const char *ns, const char *name,
                 struct kube_result *res);
 int kube_history(const struct kube_cfg *k, const char *ns, const char *name,

@@ -40,10 +40,15 @@
 #define POLICY_MAX_FILE 65536 /* the whole policy file. */
 
 /* Jobs (src/jobs). */
-#define MAX_JOBS_DEFAULT 16    /* concurrent children (MAX_JOBS). */
-#define MAX_JOBS_LIMIT 256     /* upper bound accepted for MAX_JOBS. */
-#define JOB_DEADLINE_SLACK 120 /* s a child may run past ROLLOUT_TIMEOUT before it is killed. */
-#define ROLLOUT_TIMEOUT_DEFAULT 300
+#define MAX_JOBS_DEFAULT 16       /* concurrent children (MAX_JOBS). */
+#define MAX_JOBS_LIMIT 256        /* upper bound accepted for MAX_JOBS. */
+#define JOB_DEADLINE_SLACK 120    /* s a child may run past ROLLOUT_TIMEOUT before it is killed. */
+#define ROLLOUT_TIMEOUT_DEFAULT 0 /* 0: the deployment's progressDeadlineSeconds + margin. */
+#define ROLLOUT_MARGIN_S 60       /* s past progressDeadlineSeconds for the controller's verdict. */
+#define ROLLOUT_DEADLINE_DEFAULT 600 /* progressDeadlineSeconds when a deployment has none. */
+/* s a derived ROLLOUT_TIMEOUT may reach: with JOB_DEADLINE_SLACK the final post
+ * still lands inside the 30 minutes a response_url lives. */
+#define ROLLOUT_TIMEOUT_CAP (30 * 60 - JOB_DEADLINE_SLACK - 60)
 
 /* Child I/O (src/tls, src/httpc, src/kube). */
 #define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */
@@ -57,6 +62,7 @@
 #define KUBE_WATCH_LINE (1 << 20) /* one watch event line (a Deployment with big annotations). */
 #define KUBE_POLL_MS 2000         /* polling interval when the watch is unavailable. */
 #define KUBE_CONFLICT_RETRIES 3   /* PATCH retries after 409 Conflict. */
+#define KUBE_INIT_MAX 16          /* init containers moved with the chosen container. */
 #define KUBE_API_RETRIES 3        /* retries after 429, or a GET's 5xx or broken answer. */
 #define KUBE_RETRY_AFTER_MAX 10   /* s: cap on the API server's Retry-After. */
 /* Slack response_url delivery (src/respond). */

@@ -202,8 +202,6 @@ static int cli(int argc, char **argv)
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
     struct command cmd;
     if (cmd_parse(text, a->cfg.default_ns, &cmd, err, sizeof err) < 0) return die(err);
-    if (cmd.verb == CMD_DEPLOY && !a->cfg.image_base[0])
-        return die("IMAGE_BASE: required to deploy (alias ECR_BASE)");
     if (!config_namespace_allowed(&a->cfg, cmd.ns)) {
         snprintf(err, sizeof err, "namespace %s is not in DEPLOY_NAMESPACES", cmd.ns);
         return die(err);
@@ -218,7 +216,8 @@ static int cli(int argc, char **argv)
     str_copy(sp.version, sizeof sp.version, cmd.version);
     sp.revision = cmd.revision;
     static struct kube_result res;
-    int rc = worker_run_command(a, &sp, &res);
+    str_copy(sp.container, sizeof sp.container, cmd.container);
+    int rc = worker_run_command(a, &sp, &res, NULL, NULL);
     printf("%s\n", res.text);
     if (rc < 0) {
         fprintf(stderr, "deploy-api: %s\n", res.error[0] ? res.error : "failed");

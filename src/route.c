@@ -242,6 +242,7 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     copy_field(sp.name, sizeof sp.name, cmd.name);
     copy_field(sp.target, sizeof sp.target, target);
     copy_field(sp.version, sizeof sp.version, cmd.version);
+    copy_field(sp.container, sizeof sp.container, cmd.container);
     sp.revision = cmd.revision;
     copy_field(sp.team_id, sizeof sp.team_id, w.team_id);
     copy_field(sp.user_id, sizeof sp.user_id, w.user_id);
@@ -282,11 +283,6 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
 
     /* 7. The ack. */
     metrics.requests[OUT_ACCEPTED]++;
-    char image[IMAGE_MAX] = "";
-    char ierr[128];
-    if (cmd.verb == CMD_DEPLOY)
-        kdoc_image_ref(image, sizeof image, a->cfg.image_base, cmd.name, cmd.version, ierr,
-                       sizeof ierr);
     struct audit au = {.event = "accepted",
                        .team_id = w.team_id,
                        .user_id = w.user_id,
@@ -294,7 +290,6 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
                        .channel_id = w.channel_id,
                        .command = verb,
                        .target = target,
-                       .image = image[0] ? image : NULL,
                        .result = "accepted",
                        .job = job->id,
                        .duration_ms = -1,
@@ -302,10 +297,9 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
                        .peer = c->peer};
     audit_write(&au);
     switch (cmd.verb) {
-    case CMD_DEPLOY:
-        snprintf(msg, sizeof msg, "<@%s> is deploying `%s` version `%s` to `%s`…", w.user_id,
-                 cmd.name, cmd.version, cmd.ns);
-        reply_slack(s, c, 1, msg);
+    case CMD_DEPLOY: /* public once the job has read the deployment (worker.c) */
+        snprintf(msg, sizeof msg, "checking `%s`…", target);
+        reply_slack(s, c, 0, msg);
         break;
     case CMD_ROLLBACK:
         if (cmd.revision)

@@ -32,14 +32,20 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
     k->timeout_s = IO_TIMEOUT;
     k->rollout_timeout_s = a->cfg.rollout_timeout;
     k->image_base = a->cfg.image_base;
+    k->auto_rollback = a->cfg.auto_rollback;
+    k->gitops_refuse = a->cfg.gitops_refuse;
     return 0;
 }
 
-int worker_run_command(const struct app *a, const struct job_spec *sp, struct kube_result *res)
+int worker_run_command(const struct app *a, const struct job_spec *sp, struct kube_result *res,
+                       void (*announce)(void *ctx, const char *text), void *ctx)
 {
     struct kube_cfg k;
     memset(res, 0, sizeof *res);
-    if (worker_kube_cfg(a, &k, res->error, sizeof res->error) < 0) {
+    int bad = worker_kube_cfg(a, &k, res->error, sizeof res->error);
+    k.announce = announce;
+    k.announce_ctx = ctx;
+    if (bad < 0) {
         snprintf(res->text, sizeof res->text, "KUBE_API_URL is not usable: %s", res->error);
         return -1;
     }
@@ -49,7 +55,7 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
         sp->team_id[0] ? sp->team_id : NULL};
     switch ((enum cmd_verb)sp->verb) {
     case CMD_DEPLOY:
-        return kube_deploy(&k, sp->ns, sp->name, sp->version, &who, res);
+        return kube_deploy(&k, sp->ns, sp->name, sp->version, sp->container, &who, res);
     case CMD_STATUS:
         return kube_status(&k, sp->ns, sp->name, res);
     case CMD_HISTORY:
@@ -77,6 +83,11 @@ static void rec_put(char *rec, size_t cap, const char *key, const char *val)
     rec[len] = 0;
 }
 
+static const struct app *job_app; /* the child's app, for announce */
+/* Posts this job has spent of the response_url's RESPONSE_URL_POSTS uses
+ * before its final post (the announce takes one attempt). */
+static int posts_spent;
+
 static int post(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
                 char *err, size_t errlen)
 {
@@ -89,7 +100,32 @@ static int post(const struct app *a, const struct job_spec *sp, int in_channel, 
     struct httpc_opts o = {&a->slack_ca, NULL, a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL,
                            a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL, IO_TIMEOUT};
     return respond_post(&o, sp->response_url, a->cfg.response_url_hosts, json, (size_t)n,
-                        RESPONSE_URL_POSTS, err, errlen);
+                        RESPONSE_URL_POSTS - posts_spent, err, errlen);
+}
+
+/* The deploy is real (the job read the deployment): tell the channel,
+ * "<@user> is deploying svc 1.3 → 1.4" (one of the response_url's uses). */
+static void announce(void *ctx, const char *what)
+{
+    const struct job *job = ctx;
+    const struct app *a = job_app;
+    static char escaped[2048], text[2200];
+    char err[256];
+    slack_escape_text(what, escaped, sizeof escaped);
+    snprintf(text, sizeof text, "<@%s> %s", job->spec.user_id, escaped);
+    /* One attempt: the final post keeps the rest of the five uses. */
+    posts_spent = RESPONSE_URL_POSTS - 1;
+    post(a, &job->spec, 1, text, err, sizeof err);
+    posts_spent = 1;
+}
+
+/* The emoji people see first: success, failure, replaced, pending. */
+static const char *outcome_emoji(int rc, const struct kube_result *r)
+{
+    if (rc == 0) return ":white_check_mark:";
+    if (r->outcome == KUBE_REPLACED) return ":leftwards_arrow_with_hook:";
+    if (r->outcome == KUBE_PENDING) return ":hourglass:";
+    return ":x:";
 }
 
 void worker_child(void *arg, const struct job *job, int result_fd)
@@ -100,17 +136,20 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     result_fd = jobs_isolate_fd(result_fd);
 
     static struct kube_result res;
-    int rc = worker_run_command(a, sp, &res);
+    job_app = a;
+    int rc = worker_run_command(a, sp, &res, announce, (void *)job);
 
-    /* deploy and rollback results go to the whole channel; lookups only
-     * to the person who asked. */
-    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK;
+    /* Results of changes the job announced (deploy) and rollbacks go to
+     * the whole channel; a deploy refused before it was real (a typo, the
+     * API said no) and lookups only to the person who asked. */
+    int in_channel = res.announced || sp->verb == CMD_ROLLBACK;
     /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
     static char escaped[6144], text[6400];
     slack_escape_text(res.text, escaped, sizeof escaped);
     if (in_channel)
-        snprintf(text, sizeof text, "%s <@%s>: %s",
-                 rc == 0 ? ":white_check_mark:" : ":x:", sp->user_id, escaped);
+        snprintf(text, sizeof text, "%s <@%s>: %s", outcome_emoji(rc, &res), sp->user_id, escaped);
+    else if (sp->verb == CMD_DEPLOY)
+        snprintf(text, sizeof text, "%s %s", outcome_emoji(rc, &res), escaped);
     else
         snprintf(text, sizeof text, "%s", escaped);
     char err[512] = "", reply[600];

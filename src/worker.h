@@ -11,8 +11,11 @@
  * -1 with err when KUBE_API_URL does not parse. */
 int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t errlen);
 
-/* Run spec's command; returns 0 on success, -1 on failure; res filled either way. */
-int worker_run_command(const struct app *a, const struct job_spec *spec, struct kube_result *res);
+/* Run spec's command; returns 0 on success, -1 on failure; res filled
+ * either way. announce (may be NULL) gets ctx and the public "is deploying
+ * ..." text once a deploy has read the deployment and goes ahead. */
+int worker_run_command(const struct app *a, const struct job_spec *spec, struct kube_result *res,
+                       void (*announce)(void *ctx, const char *text), void *ctx);
 
 /* The job child: run the command, post the result to the response_url,
  * write the result record on result_fd, exit. Never returns. */

@@ -22,6 +22,9 @@ static const char *vars[] = {
     "SHUTDOWN_GRACE",
     "MAX_JOBS",
     "ROLLOUT_TIMEOUT",
+    "JOB_TIMEOUT",
+    "AUTO_ROLLBACK",
+    "GITOPS_MANAGED",
     "SLACK_SIGNING_SECRET",
     "SLACK_SIGNING_SECRET_FILE",
     "SLACK_VERIFICATION_TOKEN",
@@ -123,6 +126,12 @@ TEST(defaults_serve)
     CHECK_EQ(C.shutdown_grace, SHUTDOWN_GRACE_DEFAULT);
     CHECK_EQ(C.max_jobs, MAX_JOBS_DEFAULT);
     CHECK_EQ(C.rollout_timeout, ROLLOUT_TIMEOUT_DEFAULT);
+    /* derived per deployment, so the job deadline follows the cap: the
+     * final post still lands inside a response_url's 30 minutes */
+    CHECK_EQ(C.job_timeout, ROLLOUT_TIMEOUT_CAP + JOB_DEADLINE_SLACK);
+    CHECK(C.job_timeout < 30 * 60);
+    CHECK_EQ(C.auto_rollback, 0);
+    CHECK_EQ(C.gitops_refuse, 0);
     CHECK_EQ(C.signing_secret_len, strlen(SECRET));
     CHECK(C.signing_secret && strcmp(C.signing_secret, SECRET) == 0);
     CHECK(C.verification_token == NULL);
@@ -187,9 +196,9 @@ TEST(required_to_serve)
     CHECK_EQ(load(CONFIG_SERVE), -1);
     CHECK(names("SLACK_SIGNING_SECRET"));
     base();
-    unsetenv("IMAGE_BASE");
-    CHECK_EQ(load(CONFIG_SERVE), -1);
-    CHECK(names("IMAGE_BASE"));
+    unsetenv("IMAGE_BASE"); /* optional: an allow-list when set */
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK_STR(C.image_base, "");
     base();
     unsetenv("KUBE_API_URL");
     CHECK_EQ(load(CONFIG_SERVE), -1);
@@ -223,7 +232,8 @@ TEST(integers)
     } ints[] = {
         {"MAX_CONNS", 4, 65536},         {"HEADER_TIMEOUT", 1, 3600},
         {"KEEPALIVE_TIMEOUT", 1, 3600},  {"SHUTDOWN_GRACE", 0, 3600},
-        {"MAX_JOBS", 1, MAX_JOBS_LIMIT}, {"ROLLOUT_TIMEOUT", 1, 86400},
+        {"MAX_JOBS", 1, MAX_JOBS_LIMIT}, {"ROLLOUT_TIMEOUT", 0, 86400},
+        {"AUTO_ROLLBACK", 0, 1},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         const char *v = ints[i].var;
@@ -423,7 +433,17 @@ TEST(image_base)
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "reg\\x"));
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "reg\tx"));
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "reg\x01x"));
-    char longv[300];
+    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "a,,b"));
+    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", ",a"));
+    CHECK(accepted(CONFIG_SERVE, "IMAGE_BASE", "a.example/team,b.example"));
+    CHECK(refused(CONFIG_SERVE, "GITOPS_MANAGED", "yes"));
+    CHECK(accepted(CONFIG_SERVE, "GITOPS_MANAGED", "refuse"));
+    CHECK(accepted(CONFIG_SERVE, "GITOPS_MANAGED", "warn"));
+    /* at the limit (511 bytes) and one past it */
+    char longv[513];
+    memset(longv, 'r', 511);
+    longv[511] = 0;
+    CHECK(accepted(CONFIG_SERVE, "IMAGE_BASE", longv));
     memset(longv, 'r', sizeof longv - 1);
     longv[sizeof longv - 1] = 0;
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", longv));

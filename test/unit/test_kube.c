@@ -260,20 +260,20 @@ TEST(container_choice)
 {
     char b[4096], c[64], img[IMAGE_MAX], err[256];
     dep(b, sizeof b, "r/web:1", 1, 1, 1, 1, 1, 1, NULL);
-    CHECK_EQ(
-        kdoc_choose_container(b, strlen(b), "web", c, sizeof c, img, sizeof img, err, sizeof err),
-        0);
+    CHECK_EQ(kdoc_choose_container(b, strlen(b), "web", NULL, c, sizeof c, img, sizeof img, err,
+                                   sizeof err),
+             0);
     CHECK_STR(c, "web");
     CHECK_STR(img, "r/web:1");
     /* ambiguous: the names are listed, initContainers are not candidates */
-    CHECK_EQ(
-        kdoc_choose_container(b, strlen(b), "init", c, sizeof c, img, sizeof img, err, sizeof err),
-        -1);
+    CHECK_EQ(kdoc_choose_container(b, strlen(b), "init", NULL, c, sizeof c, img, sizeof img, err,
+                                   sizeof err),
+             -1);
     CHECK_STR(err, "deployment init has 2 containers and none is named init: web, envoy");
     /* the only container, whatever its name */
     const char *one = "{\"spec\":{\"template\":{\"spec\":{\"initContainers\":[{\"name\":\"web\"}],"
                       "\"containers\":[{\"name\":\"app\",\"image\":\"x:1\"}]}}}}";
-    CHECK_EQ(kdoc_choose_container(one, strlen(one), "web", c, sizeof c, img, sizeof img, err,
+    CHECK_EQ(kdoc_choose_container(one, strlen(one), "web", NULL, c, sizeof c, img, sizeof img, err,
                                    sizeof err),
              0);
     CHECK_STR(c, "app");
@@ -282,17 +282,18 @@ TEST(container_choice)
                           "{\"spec\":{\"template\":{\"spec\":{}}}}",
                           "{\"spec\":{\"template\":{\"spec\":{\"containers\":{}}}}}"};
     for (size_t i = 0; i < 3; i++) {
-        CHECK_EQ(kdoc_choose_container(none[i], strlen(none[i]), "web", c, sizeof c, img,
+        CHECK_EQ(kdoc_choose_container(none[i], strlen(none[i]), "web", NULL, c, sizeof c, img,
                                        sizeof img, err, sizeof err),
                  -1);
         CHECK_STR(err, "deployment web has no containers");
     }
-    CHECK_EQ(kdoc_choose_container("{", 1, "web", c, sizeof c, img, sizeof img, err, sizeof err),
-             -1);
+    CHECK_EQ(
+        kdoc_choose_container("{", 1, "web", NULL, c, sizeof c, img, sizeof img, err, sizeof err),
+        -1);
     /* a container with a non-string name is refused, not guessed */
     const char *badname = "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":7}]}}}}";
-    CHECK_EQ(kdoc_choose_container(badname, strlen(badname), "web", c, sizeof c, img, sizeof img,
-                                   err, sizeof err),
+    CHECK_EQ(kdoc_choose_container(badname, strlen(badname), "web", NULL, c, sizeof c, img,
+                                   sizeof img, err, sizeof err),
              -1);
 }
 
@@ -466,18 +467,18 @@ TEST(set_image_patch)
     char b[1024], s[256];
     struct json_doc d;
     struct json_tok t[64];
-    long n = kdoc_set_image_patch(b, sizeof b, "web", "r/web:1", "c");
+    long n = kdoc_set_image_patch(b, sizeof b, "web", "r/web:1", NULL, 0, "c");
     CHECK_STR(b, "{\"metadata\":{\"annotations\":{\"kubernetes.io/change-cause\":\"c\"}},\"spec\":"
                  "{\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"r/web:"
                  "1\"}]}}}}");
     CHECK_EQ(n, (long)strlen(b));
     /* exact fit and one short */
-    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n + 1, "web", "r/web:1", "c"), n);
-    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n, "web", "r/web:1", "c"), -1);
+    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n + 1, "web", "r/web:1", NULL, 0, "c"), n);
+    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n, "web", "r/web:1", NULL, 0, "c"), -1);
     /* hostile strings round-trip through the JSON reader */
     const char *cn = "we\"b\\x", *im = "r/\"x\":1",
                *cause = "who \"q\" \\ \xc3\xa9 \xe2\x9c\x93 \x01 end";
-    n = kdoc_set_image_patch(b, sizeof b, cn, im, cause);
+    n = kdoc_set_image_patch(b, sizeof b, cn, im, NULL, 0, cause);
     CHECK(n > 0);
     CHECK(json_parse(&d, b, (size_t)n, t, 64) > 0);
     int c0 = json_first(&d, json_path(&d, 0, "spec", "template", "spec", "containers", JP_END));
@@ -491,7 +492,7 @@ TEST(set_image_patch)
     CHECK_STR(s, cause);
     CHECK_EQ(d.toks[json_path(&d, 0, "spec", "template", "spec", "containers", JP_END)].size, 1);
     /* no cause: no metadata at all */
-    n = kdoc_set_image_patch(b, sizeof b, "web", "i", NULL);
+    n = kdoc_set_image_patch(b, sizeof b, "web", "i", NULL, 0, NULL);
     CHECK_STR(b, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
                  "\"i\"}]}}}}");
 }
@@ -924,12 +925,13 @@ TEST(deploy_watch_success)
         "/apis/apps/v1/namespaces/default/deployments?watch=1&fieldSelector=metadata.name%3Dweb&"
         "resourceVersion=100&timeoutSeconds=",
         200, lines);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
     CHECK_STR(r.image, "r/web:1.4");
     CHECK(strncmp(r.text,
-                  "deployed r/web:1.4 to default/web: 3/3 replicas updated and available in ",
-                  72) == 0);
+                  "deployed default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4), now revision 4: 3/3 "
+                  "replicas updated and available in ",
+                  97) == 0);
     CHECK(strstr(last_hdrs, "Authorization: Bearer tok-1|") != NULL);
     CHECK_EQ(r.revision, 4);
     fake_teardown();
@@ -945,7 +947,7 @@ TEST(deploy_patch_body)
     dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL); /* already done */
     add("GET", "/deployments/web", 200, d0);
     add("PATCH", "/deployments/web", 200, d1);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_STR(last_body,
               "{\"metadata\":{\"annotations\":{\"kubernetes.io/change-cause\":\"deploy-api: "
               "tester (U0TESTER) set web=r/web:1.4 from #deploys (C0DEPLOY)\"}},\"spec\":{"
@@ -962,9 +964,9 @@ TEST(deploy_already_running)
     char d0[4096];
     fake_setup(&k);
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
-    CHECK_STR(r.text, "default/web is already running r/web:1.4");
+    CHECK_STR(r.text, "default/web is already running 1.4 (r/web:1.4, revision 4)");
     fake_teardown();
 }
 
@@ -978,7 +980,7 @@ TEST(deploy_errors)
                             "patch\",\"reason\":\"Forbidden\",\"code\":403}";
     fake_setup(&k);
     add("GET", "/deployments/web", 404, "{\"kind\":\"Status\",\"code\":404}");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(r.ok, 0);
     CHECK_STR(r.text, "deployment default/web not found");
     CHECK_STR(r.error, "deployment default/web not found");
@@ -987,14 +989,14 @@ TEST(deploy_errors)
     fake_setup(&k);
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
     add("PATCH", "/deployments/web", 403, forbidden);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot update deployment default/web: deployments.apps \"web\" is "
                       "forbidden: User \"x\" cannot patch (HTTP 403)");
     fake_teardown();
 
     fake_setup(&k);
     add("GET", "/deployments/web", -1, NULL);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot reach the Kubernetes API at 10.0.0.1: connection refused");
     CHECK_STR(r.error, r.text);
     fake_teardown();
@@ -1003,7 +1005,7 @@ TEST(deploy_errors)
     fake_setup(&k);
     for (int i = 0; i <= KUBE_API_RETRIES; i++)
         add("GET", "/deployments/web", 500, "<html>oops</html>");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot read deployment default/web: the API server answered HTTP 500 "
                       "(HTTP 500)");
     CHECK_EQ(slept_ms, 3500);
@@ -1014,7 +1016,7 @@ TEST(deploy_errors)
     add("GET", "/deployments/web", 503, "");
     add("GET", "/deployments/web", -2, NULL);
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK(strstr(r.text, "already running") != NULL);
     CHECK_EQ(slept_ms, 1500);
     fake_teardown();
@@ -1022,7 +1024,7 @@ TEST(deploy_errors)
     /* a refused connection is not retried */
     fake_setup(&k);
     add("GET", "/deployments/web", -1, NULL);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(slept_ms, 0);
     fake_teardown();
 
@@ -1032,7 +1034,7 @@ TEST(deploy_errors)
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
     add("PATCH", "/deployments/web", 429, "");
     add("PATCH", "/deployments/web", 500, "");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(slept_ms, KUBE_RETRY_AFTER_MAX * 1000); /* a PATCH's 500 is not retried */
     CHECK(strstr(r.text, "(HTTP 500)") != NULL);
     fake_retry_after = -1;
@@ -1041,37 +1043,45 @@ TEST(deploy_errors)
     /* garbage instead of a Deployment: asked again, then named */
     fake_setup(&k);
     for (int i = 0; i <= KUBE_API_RETRIES; i++) add("GET", "/deployments/web", 200, "\x01<html>{{");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "the API server sent a malformed answer for deployment default/web");
     fake_teardown();
 
     /* missing container: ambiguous names listed; no PATCH sent */
     fake_setup(&k);
     add("GET", "/deployments/api", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
-    CHECK_EQ(kube_deploy(&k, "default", "api", "1.4", &actor, &r), -1);
-    CHECK_STR(r.text, "deployment api has 2 containers and none is named api: web, envoy");
+    CHECK_EQ(kube_deploy(&k, "default", "api", "1.4", NULL, &actor, &r), -1);
+    CHECK_STR(r.text, "deployment api has 2 containers and none is named api: web, envoy. Choose "
+                      "one with -c: /deploy default/api 1.4 -c web");
     fake_teardown();
 
     /* bad inputs never reach the network */
     fake_setup(&k);
-    CHECK_EQ(kube_deploy(&k, "Default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "Default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.error, "invalid namespace");
-    CHECK_EQ(kube_deploy(&k, "default", "web/x", "1.4", &actor, &r), -1);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "r/x:1", &actor, &r), -1);
-    k.image_base = NULL;
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
-    CHECK_STR(r.error, "IMAGE_BASE is not set");
+    CHECK_EQ(kube_deploy(&k, "default", "web/x", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "r/x:1", NULL, &actor, &r), -1);
+    fake_teardown();
+
+    /* a repository outside IMAGE_BASE: refused after the GET, no PATCH */
+    fake_setup(&k);
+    k.image_base = "other.example,r/team";
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_STR(r.text, "the image repository r/web of container web is not under IMAGE_BASE "
+                      "(other.example,r/team): deploy-api only deploys new versions of the "
+                      "repositories it allows");
     fake_teardown();
 
     /* token file missing for https */
     fake_setup(&k);
     k.token_file = "/nonexistent/token";
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.error, "cannot read token file /nonexistent/token: No such file or directory");
     /* ... but fine for http:// (kubectl proxy): no Authorization header */
     k.api.https = 0;
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK(strstr(last_hdrs, "Authorization") == NULL);
     fake_teardown();
 }
@@ -1096,7 +1106,7 @@ TEST(deploy_token_rotation_and_conflict)
     CHECK(f != NULL);
     fputs("tok-2", f);
     fclose(f);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK(strstr(last_hdrs, "Authorization: Bearer tok-2|") != NULL);
     fake_teardown();
 
@@ -1107,7 +1117,7 @@ TEST(deploy_token_rotation_and_conflict)
         add("PATCH", "/deployments/web", 409,
             "{\"kind\":\"Status\",\"message\":\"the object has been modified\",\"code\":409}");
     }
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot update deployment default/web: the object has been modified "
                       "(HTTP 409)");
     fake_teardown();
@@ -1116,7 +1126,7 @@ TEST(deploy_token_rotation_and_conflict)
     fake_setup(&k);
     add("GET", "/deployments/web", 401, "{\"kind\":\"Status\",\"message\":\"Unauthorized\"}");
     add("GET", "/deployments/web", 401, "{\"kind\":\"Status\",\"message\":\"Unauthorized\"}");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot read deployment default/web: Unauthorized (HTTP 401)");
     fake_teardown();
 }
@@ -1135,10 +1145,10 @@ TEST(deploy_deleted_while_followed)
     add("WATCH", "watch=1", 403, "");
     add("GET", "/deployments/web", 404,
         "{\"kind\":\"Status\",\"message\":\"deployments.apps \\\"web\\\" not found\"}");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(r.ok, 0);
     CHECK_STR(r.error, "deployment default/web not found");
-    CHECK(strstr(r.text, "failed: deployment default/web not found") != NULL);
+    CHECK(strstr(r.text, "failed (revision 4): deployment default/web not found") != NULL);
     CHECK_EQ(script_bad, 0);
     CHECK_EQ(pos, nscript);
     fake_teardown();
@@ -1164,7 +1174,7 @@ TEST(deploy_watch_expired_then_poll)
     add("GET", "/deployments/web", 200, d2);
     add("GET", "/deployments/web", -1, NULL);
     add("GET", "/deployments/web", 200, d3);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
     CHECK_EQ(slept_ms, 3 * KUBE_POLL_MS);
     fake_teardown();
@@ -1185,12 +1195,14 @@ TEST(deploy_timeout_and_failure)
     add("GET", "/deployments/web", 200, d1); /* t+2 s */
     add("GET", "/deployments/web", 200, d1); /* t+4 s, then 1 s of sleep reaches the deadline */
     add("GET", "/deployments/web", 200, d1); /* one last look at the deadline */
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(r.ok, 0);
     CHECK_STR(r.error, "still rolling out after 5 s");
-    CHECK_STR(r.text, "deploy of r/web:1.4 to default/web: still rolling out after 5 s (Waiting "
-                      "for deployment \"web\" rollout to finish: 1 out of 3 new replicas have "
-                      "been updated...)");
+    CHECK_STR(r.text,
+              "deploy of default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) (revision 4) is still "
+              "rolling out after 5 s (Waiting for deployment \"web\" rollout to finish: 1 out of "
+              "3 new replicas have been updated...)");
+    CHECK_EQ(r.outcome, KUBE_PENDING);
     fake_teardown();
 
     /* the watch hangs until the deadline; the last look finds it done */
@@ -1209,9 +1221,10 @@ TEST(deploy_timeout_and_failure)
                  200 + i);
     add("WATCH", "watch=1", 200, marks);
     add("GET", "/deployments/web", 200, d2); /* the last look */
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
-    CHECK(strstr(r.text, "deployed r/web:1.4 to default/web: 3/3 replicas") != NULL);
+    CHECK(strstr(r.text, "deployed default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4), now revision 4: "
+                         "3/3 replicas") != NULL);
     fake_teardown();
 
     fake_setup(&k);
@@ -1220,11 +1233,147 @@ TEST(deploy_timeout_and_failure)
     add("GET", "/deployments/web", 200, d0);
     add("PATCH", "/deployments/web", 200, d1);
     add("WATCH", "watch=1", 200, w);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.error, "deployment \"web\" exceeded its progress deadline");
-    CHECK_STR(r.text, "deploy of r/web:1.4 to default/web failed: deployment \"web\" exceeded "
-                      "its progress deadline");
+    CHECK_STR(r.text, "deploy of default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) failed (revision 4): "
+                      "deployment \"web\" exceeded its progress deadline");
+    CHECK_EQ(r.outcome, KUBE_FAILED);
     fake_teardown();
+}
+
+/* Insert text right after the first occurrence of at in d. */
+static void insert_after(char *d, size_t cap, const char *at, const char *text)
+{
+    char *p = strstr(d, at);
+    size_t n = strlen(text);
+    if (!p || strlen(d) + n >= cap) return;
+    p += strlen(at);
+    memmove(p + n, p, strlen(p) + 1);
+    memcpy(p, text, n);
+}
+
+#define PIN "r/web:1.4@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Admission pinned the image to a digest: one PATCH, the pinned image reported. */
+TEST(deploy_admission_pinned)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, PIN, 2, 2, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_STR(r.image, PIN);
+    CHECK(strstr(r.text, "1.4 (r/web:1.4); admission changed it to " PIN ", now revision 4: ") !=
+          NULL);
+    CHECK(strstr(r.text, "1.3 \xe2\x86\x92 1.4") != NULL);
+    fake_teardown(); /* exactly the scripted requests: one PATCH */
+
+    /* an answer that is not a Deployment: read again, never patched again */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, "<html>proxy</html>");
+    add("GET", "/deployments/web", 200, dep(d1, sizeof d1, PIN, 2, 2, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_STR(r.image, PIN);
+    fake_teardown();
+
+    /* the generation did not move (admission made it what already runs) */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, PIN, 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, PIN, 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_STR(r.image, PIN);
+    CHECK_STR(r.text, "default/web is already running 1.4 (" PIN ", revision 4)");
+    fake_teardown();
+}
+
+/* A later change replaces the template before the rollout completes. */
+TEST(deploy_replaced)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096], d2[4096], w[4200];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL));
+    snprintf(w, sizeof w, "{\"type\":\"MODIFIED\",\"object\":%s}\n",
+             dep(d2, sizeof d2, "r/web:1.3", 3, 3, 3, 3, 3, 3, NULL));
+    add("WATCH", "watch=1", 200, w);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(r.ok, 0);
+    CHECK_EQ(r.outcome, KUBE_REPLACED);
+    CHECK_STR(r.text,
+              "deploy of default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) was replaced by a later "
+              "change "
+              "before its rollout completed: the template now runs r/web:1.3");
+    CHECK_STR(r.error, "replaced by r/web:1.3");
+    fake_teardown();
+
+    /* a later generation with the same image (scaled) is followed on */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL));
+    snprintf(w, sizeof w, "{\"type\":\"MODIFIED\",\"object\":%s}\n",
+             dep(d2, sizeof d2, "r/web:1.4", 3, 3, 3, 3, 3, 3, NULL));
+    add("WATCH", "watch=1", 200, w);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_EQ(r.outcome, KUBE_DONE);
+    fake_teardown();
+}
+
+/* Image already set: that revision's real state; paused: said so. */
+TEST(deploy_already_set_and_paused)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200,
+        dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 4, 1, 1, "ProgressDeadlineExceeded"));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(r.outcome, KUBE_FAILED);
+    CHECK_STR(r.text, "default/web already has 1.4 (revision 4), but its rollout failed: "
+                      "deployment \"web\" exceeded its progress deadline");
+    fake_teardown(); /* no PATCH */
+
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    insert_after(d0, sizeof d0, "\"spec\":{", "\"paused\":true,");
+    dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL);
+    insert_after(d1, sizeof d1, "\"spec\":{", "\"paused\":true,");
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(r.outcome, KUBE_PENDING);
+    CHECK(
+        strstr(r.text,
+               "default/web is paused: default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) is recorded") ==
+        r.text);
+    fake_teardown();
+}
+
+/* ROLLOUT_TIMEOUT unset: progressDeadlineSeconds + margin, capped. */
+TEST(rollout_timeout_derived)
+{
+    struct kube_cfg k;
+    struct kdeploy d;
+    memset(&k, 0, sizeof k);
+    memset(&d, 0, sizeof d);
+    d.progress_deadline_s = -1;
+    CHECK_EQ(rollout_timeout_for(&k, &d), ROLLOUT_DEADLINE_DEFAULT + ROLLOUT_MARGIN_S);
+    d.progress_deadline_s = 3;
+    CHECK_EQ(rollout_timeout_for(&k, &d), 3 + ROLLOUT_MARGIN_S);
+    d.progress_deadline_s = ROLLOUT_TIMEOUT_CAP - ROLLOUT_MARGIN_S;
+    CHECK_EQ(rollout_timeout_for(&k, &d), ROLLOUT_TIMEOUT_CAP);
+    d.progress_deadline_s = ROLLOUT_TIMEOUT_CAP - ROLLOUT_MARGIN_S + 1;
+    CHECK_EQ(rollout_timeout_for(&k, &d), ROLLOUT_TIMEOUT_CAP);
+    d.progress_deadline_s = 1LL << 40;
+    CHECK_EQ(rollout_timeout_for(&k, &d), ROLLOUT_TIMEOUT_CAP);
+    CHECK_EQ(rollout_timeout_for(&k, NULL), ROLLOUT_DEADLINE_DEFAULT + ROLLOUT_MARGIN_S);
+    k.rollout_timeout_s = 5;
+    CHECK_EQ(rollout_timeout_for(&k, &d), 5);
 }
 
 TEST(status_and_history_flows)
@@ -1279,8 +1428,10 @@ TEST(rollback_flow)
     CHECK(json_eq(&d, json_get(&d, ann, KDOC_REV_KEY), "4"));
     CHECK_EQ(r.ok, 1);
     CHECK_STR(r.image, "r/web:3");
-    CHECK(strncmp(r.text, "rolled back default/web to revision 3 (r/web:3): 1/1 replicas", 61) ==
-          0);
+    static const char want[] =
+        "rolled back default/web to revision 3 (r/web:3), now revision 4: 1/1 "
+        "replicas updated and available in ";
+    CHECK(strncmp(r.text, want, sizeof want - 1) == 0);
     fake_teardown();
 
     /* to the current template: skipped, no PATCH */
@@ -1345,6 +1496,10 @@ int main(void)
     RUN(deploy_deleted_while_followed);
     RUN(deploy_watch_expired_then_poll);
     RUN(deploy_timeout_and_failure);
+    RUN(deploy_admission_pinned);
+    RUN(deploy_replaced);
+    RUN(deploy_already_set_and_paused);
+    RUN(rollout_timeout_derived);
     RUN(status_and_history_flows);
     RUN(rollback_flow);
     return t_done();

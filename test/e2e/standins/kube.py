@@ -449,6 +449,9 @@ class _KubeHandler(Handler):
                 raise ApiError(401, "Unauthorized")
         if path == "/version":
             return self.reply(200, _dumps(kube.version))
+        disc = discovery(path)  # issue 9: what real kubectl asks first
+        if disc is not None:
+            return self.reply(200, _dumps(disc))
         m = _ROUTE.match(path)
         if not m:
             raise ApiError(404, "the server could not find the requested "
@@ -604,6 +607,8 @@ class FakeKube(BaseServer):
         self._events = []  # (rv:int, ns, type, object snapshot)
         self._expire = []  # pending "event"/"http" answers for watches
         self._timers = []
+        self.admission = []  # issue 9: callables(deployment) -> deployment, on PATCH
+        self.fail_images = set()  # issue 9: templates running one of these fail
 
     # -- lifecycle / config --
 
@@ -938,6 +943,7 @@ class FakeKube(BaseServer):
             else:
                 new = strategic_merge(d, p)
             new = self._validate(d, new)
+            new = self._admit(new)  # issue 9: mutating admission webhooks
             if _canon(new) == _canon(d):
                 return 200, copy.deepcopy(d)
             spec_changed = _canon(new["spec"]) != _canon(d["spec"])
@@ -1170,7 +1176,7 @@ class FakeKube(BaseServer):
                             'ReplicaSet "%s" is progressing.' %
                             rs["metadata"]["name"], ts)]
             self._touch(key)
-            mode, delay = self.rollout_mode, self.rollout_delay
+            mode, delay = self._mode_for(d), self.rollout_delay  # issue 9: per image
         if mode == "ok":
             self._schedule(delay, self._finish, key, gen, rs)
         elif mode == "fail":
@@ -1197,3 +1203,76 @@ class FakeKube(BaseServer):
                             'ReplicaSet "%s" has timed out progressing.' %
                             rs["metadata"]["name"], ts)]
             self._touch(key)
+
+
+# ---- issue 9: discovery for real kubectl, mutating admission ------------
+
+_APPS_RESOURCES = [
+    {"name": "deployments", "singularName": "deployment", "namespaced": True,
+     "kind": "Deployment", "shortNames": ["deploy"], "categories": ["all"],
+     "verbs": ["get", "list", "patch", "watch"]},
+    {"name": "replicasets", "singularName": "replicaset", "namespaced": True,
+     "kind": "ReplicaSet", "shortNames": ["rs"], "categories": ["all"],
+     "verbs": ["get", "list"]},
+]
+
+
+def discovery(path):
+    """The discovery documents kubectl reads before it resolves
+    "deployment/NAME" (legacy, unaggregated form), or None."""
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
+    if path == "/apis":
+        gv = {"groupVersion": "apps/v1", "version": "v1"}
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+            {"name": "apps", "versions": [gv], "preferredVersion": gv}]}
+    if path == "/api/v1":
+        return {"kind": "APIResourceList", "groupVersion": "v1", "resources": []}
+    if path == "/apis/apps/v1":
+        return {"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": "apps/v1", "resources": _APPS_RESOURCES}
+    return None
+
+
+def _admit(self, new):
+    for hook in list(self.admission):
+        new = hook(copy.deepcopy(new)) or new
+    return new
+
+
+FakeKube._admit = _admit
+
+
+def pin_digests(digest):
+    """A mutating admission hook (digest pinning, as Kyverno or the sigstore
+    policy controller do): every container and init container image
+    without a digest gets "@" + digest appended. Use:
+    kube.admission.append(pin_digests("sha256:..."))."""
+    def hook(d):
+        spec = d["spec"]["template"]["spec"]
+        for c in spec.get("initContainers", []) + spec.get("containers", []):
+            if "@" not in c.get("image", ""):
+                c["image"] = c["image"] + "@" + digest
+        return d
+    return hook
+
+
+def _mode_for(self, d):
+    """rollout_mode, but "fail" for a template running one of fail_images."""
+    spec = d["spec"]["template"]["spec"]
+    imgs = {c.get("image") for c in spec.get("containers", [])}
+    return "fail" if imgs & self.fail_images else self.rollout_mode
+
+
+def edit(self, ns, name, fn):
+    """Change the stored deployment in place with fn(d) as a controller or
+    an operator's tool would (no generation bump, a MODIFIED event)."""
+    with self._lock:
+        fn(self._deployments[(ns, name)])
+        self._touch((ns, name))
+
+
+FakeKube._mode_for = _mode_for
+FakeKube.edit = edit
