@@ -6,6 +6,7 @@
 #include "config.h"
 #include "jobs.h"
 #include "loop.h"
+#include "route.h"
 #include "server.h"
 #include "tls.h"
 
@@ -26,14 +27,5 @@ struct app {
     long long stop_deadline_ms; /* when running jobs get killed */
     long long exit_deadline_ms; /* how long exit waits for notice children */
 };
-
-/* The route for every request (src/route.c). */
-void route_request(struct server *s, struct conn *c, const struct http_request *r, const char *body,
-                   size_t len);
-/* Once a second: flush the count of rate-limited audit lines (src/route.c). */
-void route_tick(long long now_s);
-/* Account for a finished job: audit line, metrics, a notice to Slack when it
- * died without reporting (src/route.c). */
-void route_job_done(void *arg, struct job *job, int wstatus, const char *result, long long now_ms);
 
 #endif

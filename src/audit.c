@@ -148,6 +148,7 @@ void audit_write(const struct audit *a)
     if (a->duration_ms >= 0) jw_kint(&w, "duration_ms", a->duration_ms);
     if (a->exit_status >= 0) jw_kint(&w, "exit_status", a->exit_status);
     kopt(&w, "peer", a->peer);
+    kopt(&w, "client", a->client);
     jw_obj_end(&w);
     emit(&w);
 }

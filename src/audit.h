@@ -15,7 +15,8 @@ struct audit {
     long job;              /* 0 when no job */
     long long duration_ms; /* -1 when not applicable */
     int exit_status;       /* -1 when not applicable */
-    const char *peer;
+    const char *peer;      /* the connection's peer address */
+    const char *client;    /* the client behind TRUSTED_PROXIES (X-Forwarded-For), or NULL */
 };
 
 /* Write one audit line; NULL fields are left out. */

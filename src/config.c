@@ -1,125 +1,124 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "httpc.h"
 #include "json.h"
 #include "k8sname.h"
+#include "respond.h"
 #include "slack.h"
 #include "str.h"
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
+/* ---- validators: one value (or one list entry), normalized in place ---- */
 
-static int fail(char *err, size_t errlen, const char *var, const char *why)
+static int why_is(char *why, size_t whylen, const char *text)
 {
-    snprintf(err, errlen, "%s: %s", var, why);
+    snprintf(why, whylen, "%s", text);
     return -1;
 }
 
-/* Integer variable in [lo, hi], default def when unset. */
-static int env_int(const char *var, int def, int lo, int hi, int *out, char *err, size_t errlen)
+static int ok_listen(char *v, char *why, size_t whylen)
 {
-    const char *v = env(var);
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    unsigned long n;
-    if (slice_to_ulong((struct slice){v, strlen(v)}, (unsigned long)hi, &n) < 0 || (long)n < lo) {
-        char why[96];
-        snprintf(why, sizeof why, "must be a whole number from %d to %d", lo, hi);
-        return fail(err, errlen, var, why);
-    }
-    *out = (int)n;
-    return 0;
-}
-
-static int env_str(const char *var, const char *def, char *dst, size_t cap, char *err,
-                   size_t errlen)
-{
-    const char *v = env(var);
-    if (!v) v = def;
-    if (str_copy(dst, cap, v) < 0) return fail(err, errlen, var, "too long");
-    return 0;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (config_parse_addr(v, &ss, &len) == 0) return 0;
+    return why_is(why, whylen, "must be IPV4:PORT or [IPV6]:PORT, e.g. 0.0.0.0:5000 or [::]:5000");
 }
 
 /* A namespace name: the rule the command grammar checks (slack.h). */
-static int is_label(const char *s)
+static int ok_namespace(char *v, char *why, size_t whylen)
 {
-    return k8sname_ns_ok(s, strlen(s));
+    if (k8sname_ns_ok(v, strlen(v))) return 0;
+    return why_is(why, whylen, "not a valid namespace name");
 }
 
-/* Split a comma list into fixed slots; each entry checked by ok (may be NULL). */
-static int env_list(const char *var, const char *v, char *slots, size_t slot_size, int max,
-                    int *count, int (*ok)(const char *), char *err, size_t errlen)
+static int ok_gitops(char *v, char *why, size_t whylen)
 {
-    *count = 0;
-    while (v && *v) {
-        const char *comma = strchr(v, ',');
-        size_t n = comma ? (size_t)(comma - v) : strlen(v);
-        while (n && (*v == ' ')) v++, n--;
-        while (n && v[n - 1] == ' ') n--;
-        if (n) {
-            if (*count == max) return fail(err, errlen, var, "too many entries");
-            char *dst = slots + (size_t)*count * slot_size;
-            if (slice_copy(dst, slot_size, (struct slice){v, n}) < 0)
-                return fail(err, errlen, var, "entry too long");
-            if (ok && !ok(dst)) {
-                char why[160];
-                snprintf(why, sizeof why, "\"%.*s\" is not a valid entry", (int)(n > 64 ? 64 : n),
-                         v);
-                return fail(err, errlen, var, why);
-            }
-            (*count)++;
-        }
-        if (!comma) break;
-        v = comma + 1;
-    }
+    if (strcmp(v, "warn") == 0 || strcmp(v, "refuse") == 0) return 0;
+    return why_is(why, whylen, "must be warn or refuse");
+}
+
+static int ok_team_id(char *s, char *why, size_t whylen)
+{
+    size_t n = strlen(s);
+    int ok = n >= 2 && (s[0] == 'T' || s[0] == 'E');
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9');
+    return ok ? 0 : why_is(why, whylen, "not a workspace id (T… or E…)");
+}
+
+/* A URL the children will connect to: it must parse as httpc parses it. */
+static int ok_url(char *v, char *why, size_t whylen)
+{
+    struct url u;
+    char e[160];
+    if (url_parse(v, &u, e, sizeof e) == 0) return 0;
+    snprintf(why, whylen, "not a usable URL (%s)", e);
+    return -1;
+}
+
+static int ok_proxy(char *v, char *why, size_t whylen)
+{
+    struct url u;
+    char e[160];
+    if (strncmp(v, "http://", 7) != 0)
+        return why_is(why, whylen, "must be an http:// URL of a CONNECT proxy");
+    for (const char *p = v + 7; *p && *p != '/'; p++)
+        if (*p == '@')
+            return why_is(why, whylen,
+                          "credentials in the URL are not supported (the proxy must "
+                          "allow the pod without them)");
+    if (url_parse(v, &u, e, sizeof e) < 0) return why_is(why, whylen, "not a usable URL");
     return 0;
 }
 
-static int is_team_id(const char *s)
+static int ok_response_host(char *v, char *why, size_t whylen)
 {
-    size_t n = strlen(s);
-    if (n < 2 || (s[0] != 'T' && s[0] != 'E')) return 0;
+    char e[160];
+    if (respond_host_ok(v, strlen(v), e, sizeof e)) return 0;
+    snprintf(why, whylen, "\"%.64s\" is not host[:port] (%s)", v, e);
+    return -1;
+}
+
+/* One repository prefix: registry host[:port] and path, no scheme, tag or
+ * digest; trailing '/' dropped. */
+static int image_prefix_ok(char *v, size_t n)
+{
+    while (n && v[n - 1] == '/') v[--n] = 0;
+    if (n == 0 || v[0] == '/' || strstr(v, "//") || strstr(v, "://")) return 0;
     for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9'))) return 0;
+        if (!isalnum((unsigned char)v[i]) && !strchr("._-:/", v[i])) return 0;
     return 1;
 }
 
-/* Read a secret file whole, trailing newline dropped. */
-static char *read_secret_file(const char *path, size_t *len, char *err, size_t errlen)
+/* IMAGE_BASE: a comma list of prefixes, rewritten as "a,b" without blanks. */
+static int ok_image_base(char *v, char *why, size_t whylen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "SLACK_SIGNING_SECRET_FILE: cannot open %s: %s", path,
-                 strerror(errno));
-        return NULL;
+    char in[512], *save = NULL;
+    size_t out = 0;
+    str_copy(in, sizeof in, v);
+    v[0] = 0;
+    for (char *e = strtok_r(in, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+        while (*e == ' ') e++;
+        size_t n = strlen(e);
+        while (n && e[n - 1] == ' ') e[--n] = 0;
+        if (n == 0) continue;
+        if (!image_prefix_ok(e, n))
+            return why_is(why, whylen,
+                          "must be a comma list of repository prefixes without scheme, "
+                          "e.g. 123456789.dkr.ecr.us-east-1.amazonaws.com/team");
+        out += (size_t)sprintf(v + out, "%s%s", out ? "," : "", e);
     }
-    char *buf = malloc(1025);
-    size_t n = 0;
-    ssize_t r;
-    while (buf && n < 1025 && (r = read(fd, buf + n, 1025 - n)) > 0) n += (size_t)r;
-    close(fd);
-    if (!buf || n > 1024) {
-        free(buf);
-        snprintf(err, errlen, "SLACK_SIGNING_SECRET_FILE: %s is larger than 1024 bytes", path);
-        return NULL;
-    }
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
-    buf[n] = 0;
-    *len = n;
-    return buf;
+    return 0;
 }
 
 int config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
@@ -160,141 +159,288 @@ int config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
     return -1; /* names are not resolved: the parent never does DNS */
 }
 
-int config_load(struct config *c, enum config_mode mode, char *err, size_t errlen)
+/* ---- the table ---- */
+
+#define FIELD(f) .off = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+#define LIST(f, n)                                                                                 \
+    .kind = SETTING_LIST, .off = offsetof(struct config, f),                                       \
+    .size = sizeof(((struct config *)0)->f[0]), .count_off = offsetof(struct config, n),           \
+    .hi = CONFIG_MAX_LIST
+#define INT(f, l, h) .kind = SETTING_INT, FIELD(f), .lo = (l), .hi = (h)
+
+const struct setting config_settings[] = {
+    {"SLACK_SIGNING_SECRET", .kind = SETTING_SECRET, FIELD(signing_secret), .flags = SETTING_FILE,
+     .doc_default = "required to serve",
+     .meaning = "the app's signing secret (the file form reads a mounted Secret)"},
+    {"SLACK_VERIFICATION_TOKEN", .kind = SETTING_SECRET, FIELD(verification_token),
+     .meaning = "legacy token: when set, an unsigned request carrying it is accepted (warned at "
+                "startup; prefer the signing secret alone)"},
+    {"SLACK_TEAM_ID", LIST(team_ids, nteam_ids), .ok = ok_team_id, .doc_default = "unset (any)",
+     .meaning = "comma list of allowed workspace ids"},
+    {"IMAGE_BASE", "ECR_BASE", SETTING_TEXT, FIELD(image_base), .ok = ok_image_base,
+     .doc_default = "unset (any repository the container already runs)",
+     .meaning = "comma list of repository prefixes (no scheme) a deploy may stay within, e.g. "
+                "`123456789.dkr.ecr.us-east-1.amazonaws.com`"},
+    {"DEPLOY_NAMESPACE", .kind = SETTING_TEXT, FIELD(default_ns), .def = "default",
+     .ok = ok_namespace, .meaning = "namespace when the target names none"},
+    {"DEPLOY_NAMESPACES", LIST(namespaces, nnamespaces), .ok = ok_namespace,
+     .doc_default = "`$DEPLOY_NAMESPACE`",
+     .meaning = "comma list of namespaces that may be touched; must include `DEPLOY_NAMESPACE`"},
+    {"DEPLOY_POLICY_FILE", .kind = SETTING_TEXT, FIELD(policy_file),
+     .meaning = "per-user / per-channel rules; deny by default when set (below); a file without "
+                "rules is refused"},
+    {"LISTEN_ADDR", .kind = SETTING_TEXT, FIELD(listen_addr), .def = "0.0.0.0:5000",
+     .ok = ok_listen, .meaning = "`IP:PORT`, `[::]:5000` for IPv6 (names are not resolved)"},
+    {"KUBE_API_URL", .kind = SETTING_TEXT, FIELD(kube_api_url), .ok = ok_url,
+     .doc_default = "`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`",
+     .meaning = "API server; `http://` for `kubectl proxy` (no token is ever sent over it)"},
+    {"KUBE_TOKEN_FILE", .kind = SETTING_TEXT, FIELD(kube_token_file),
+     .def = "/var/run/secrets/kubernetes.io/serviceaccount/token",
+     .meaning = "bearer token, read fresh by every job"},
+    {"KUBE_CA_FILE", .kind = SETTING_TEXT, FIELD(kube_ca_file),
+     .def = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", .meaning = "cluster CA"},
+    {"KUBE_TLS_SERVER_NAME", .kind = SETTING_TEXT, FIELD(kube_server_name),
+     .doc_default = "`kubernetes.default.svc` when the URL host is an IP, else the host",
+     .meaning = "name checked in the API server's certificate"},
+    {"SLACK_CA_FILE", .kind = SETTING_TEXT, FIELD(slack_ca_file),
+     .def = "/etc/ssl/certs/ca-certificates.crt", .meaning = "trust anchors for `response_url`"},
+    {"RESPONSE_URL_HOSTS", .kind = SETTING_TEXT, FIELD(response_url_hosts),
+     .def = "hooks.slack.com", .ok = ok_response_host, .flags = SETTING_EACH,
+     .meaning = "comma list of `host[:port]` a `response_url` may point to (https only)"},
+    {"HTTPS_PROXY", "https_proxy", SETTING_TEXT, FIELD(https_proxy), .ok = ok_proxy,
+     .meaning = "egress through an HTTP CONNECT proxy, `http://host:port` (no credentials)"},
+    {"NO_PROXY", "no_proxy", SETTING_TEXT, FIELD(no_proxy),
+     .meaning = "comma list of hosts and suffixes reached without the proxy"},
+    {"ROLLOUT_TIMEOUT", INT(rollout_timeout, 0, ROLLOUT_TIMEOUT_MAX),
+     .doc_default = "`0`: the deployment's `progressDeadlineSeconds` (600 when unset) + 60, at "
+                    "most 1680",
+     .meaning = "seconds to follow a rollout before reporting it as still rolling out; at most "
+                "1680 (a `response_url` lives 30 minutes)"},
+    {"JOB_TIMEOUT", INT(job_timeout, 0, JOB_TIMEOUT_MAX),
+     .doc_default = "`ROLLOUT_TIMEOUT + 120` (1800 when derived)",
+     .meaning = "hard deadline of a job (must exceed `ROLLOUT_TIMEOUT`); past it the job is "
+                "killed and the user told"},
+    {"AUTO_ROLLBACK", INT(auto_rollback, 0, 1), .def = "0",
+     .meaning = "`1`: a rollout Kubernetes declares failed is rolled back to the revision that ran "
+                "before; the post says both"},
+    {"GITOPS_MANAGED", .kind = SETTING_TEXT, FIELD(gitops_managed), .def = "warn", .ok = ok_gitops,
+     .meaning = "a deployment managed by Argo CD, Flux or Helm: `warn` deploys and says it may be "
+                "reverted, `refuse` refuses"},
+    {"MAX_JOBS", INT(max_jobs, 1, MAX_JOBS_LIMIT), .def = "16",
+     .meaning = "concurrent jobs; beyond that the ack says \"busy\""},
+    {"MAX_CONNS", INT(max_conns, 4, 65536), .def = "1024",
+     .meaning = "open client connections; at the cap the oldest idle one is closed, else the "
+                "slowest sender"},
+    {"HEADER_TIMEOUT", INT(header_timeout, 1, 3600), .def = "10",
+     .meaning = "seconds a client has to send a whole request"},
+    {"KEEPALIVE_TIMEOUT", INT(keepalive_timeout, 1, 3600), .def = "5",
+     .meaning = "seconds an idle keep-alive connection is kept"},
+    {"SHUTDOWN_GRACE", INT(shutdown_grace, 0, 3600), .def = "25",
+     .meaning = "seconds SIGTERM waits for running jobs"},
+};
+const size_t config_nsettings = sizeof config_settings / sizeof config_settings[0];
+
+/* ---- loading ---- */
+
+static int fail(char *err, size_t errlen, const char *var, const char *why)
 {
-    memset(c, 0, sizeof *c);
-    const char *v;
+    snprintf(err, errlen, "%s: %s", var, why);
+    return -1;
+}
 
-    if (env_str("LISTEN_ADDR", "0.0.0.0:5000", c->listen_addr, sizeof c->listen_addr, err, errlen) <
-        0)
-        return -1;
-    if (config_parse_addr(c->listen_addr, &c->listen, &c->listen_len) < 0)
-        return fail(err, errlen, "LISTEN_ADDR",
-                    "must be IPV4:PORT or [IPV6]:PORT, e.g. 0.0.0.0:5000 or [::]:5000");
-    if (env_int("MAX_CONNS", CONN_MAX_DEFAULT, 4, 65536, &c->max_conns, err, errlen) < 0 ||
-        env_int("HEADER_TIMEOUT", HEADER_TIMEOUT_DEFAULT, 1, 3600, &c->header_timeout, err,
-                errlen) < 0 ||
-        env_int("KEEPALIVE_TIMEOUT", KEEPALIVE_TIMEOUT_DEFAULT, 1, 3600, &c->keepalive_timeout, err,
-                errlen) < 0 ||
-        env_int("SHUTDOWN_GRACE", SHUTDOWN_GRACE_DEFAULT, 0, 3600, &c->shutdown_grace, err,
-                errlen) < 0 ||
-        env_int("MAX_JOBS", MAX_JOBS_DEFAULT, 1, MAX_JOBS_LIMIT, &c->max_jobs, err, errlen) < 0 ||
-        env_int("ROLLOUT_TIMEOUT", ROLLOUT_TIMEOUT_DEFAULT, 0, 86400, &c->rollout_timeout, err,
-                errlen) < 0 ||
-        env_int("AUTO_ROLLBACK", 0, 0, 1, &c->auto_rollback, err, errlen) < 0)
-        return -1;
-    /* ROLLOUT_TIMEOUT unset (0): derived per deployment, at most ROLLOUT_TIMEOUT_CAP. */
-    if (env_int("JOB_TIMEOUT",
-                (c->rollout_timeout ? c->rollout_timeout : ROLLOUT_TIMEOUT_CAP) +
-                    JOB_DEADLINE_SLACK,
-                1, 86400 * 2, &c->job_timeout, err, errlen) < 0)
-        return -1;
-    v = env("GITOPS_MANAGED");
-    if (v && strcmp(v, "warn") != 0 && strcmp(v, "refuse") != 0)
-        return fail(err, errlen, "GITOPS_MANAGED", "must be warn or refuse");
-    c->gitops_refuse = v && strcmp(v, "refuse") == 0;
+static const char *env(const char *name)
+{
+    const char *v = name ? getenv(name) : NULL;
+    return v && *v ? v : NULL;
+}
 
-    /* Slack */
-    if ((v = env("SLACK_SIGNING_SECRET"))) {
-        if (env("SLACK_SIGNING_SECRET_FILE"))
-            return fail(err, errlen, "SLACK_SIGNING_SECRET",
-                        "set either it or SLACK_SIGNING_SECRET_FILE, not both");
-        c->signing_secret_len = strlen(v);
-        c->signing_secret = strdup(v);
-    } else if ((v = env("SLACK_SIGNING_SECRET_FILE"))) {
-        c->signing_secret = read_secret_file(v, &c->signing_secret_len, err, errlen);
-        if (!c->signing_secret) return -1;
+/* Read a secret file whole, trailing newline dropped. */
+static char *read_secret_file(const char *var, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open %s: %s", var, path, strerror(errno));
+        return NULL;
     }
+    char *buf = malloc(1025);
+    size_t n = 0;
+    ssize_t r;
+    while (buf && n < 1025 && (r = read(fd, buf + n, 1025 - n)) > 0) n += (size_t)r;
+    close(fd);
+    if (!buf || n > 1024) {
+        free(buf);
+        snprintf(err, errlen, "%s: %s is larger than 1024 bytes", var, path);
+        return NULL;
+    }
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) n--;
+    buf[n] = 0;
+    return buf;
+}
+
+static int load_secret(const struct setting *s, const char *v, char **dst, char *err, size_t errlen)
+{
+    char file_var[64];
+    snprintf(file_var, sizeof file_var, "%s_FILE", s->name);
+    const char *path = (s->flags & SETTING_FILE) ? env(file_var) : NULL;
+    if (v && path) {
+        char why[96];
+        snprintf(why, sizeof why, "set either it or %s, not both", file_var);
+        return fail(err, errlen, s->name, why);
+    }
+    if (path) return (*dst = read_secret_file(file_var, path, err, errlen)) ? 0 : -1;
+    *dst = v ? strdup(v) : NULL;
+    return v && !*dst ? fail(err, errlen, s->name, "out of memory") : 0;
+}
+
+static int load_int(const struct setting *s, const char *var, const char *v, int *dst, char *err,
+                    size_t errlen)
+{
+    unsigned long n;
+    if (slice_to_ulong((struct slice){v, strlen(v)}, (unsigned long)s->hi, &n) < 0 ||
+        (long)n < s->lo) {
+        char why[96];
+        snprintf(why, sizeof why, "must be a whole number from %ld to %ld", s->lo, s->hi);
+        return fail(err, errlen, var, why);
+    }
+    *dst = (int)n;
+    return 0;
+}
+
+/* A comma list into fixed slots, blanks around entries and empty entries
+ * dropped, each entry checked by s->ok. */
+static int load_list(const struct setting *s, const char *var, const char *v, char *slots,
+                     int *count, char *err, size_t errlen)
+{
+    char why[160];
+    *count = 0;
+    while (*v) {
+        const char *comma = strchr(v, ',');
+        size_t n = comma ? (size_t)(comma - v) : strlen(v);
+        while (n && *v == ' ') v++, n--;
+        while (n && v[n - 1] == ' ') n--;
+        if (n) {
+            if (*count == s->hi) return fail(err, errlen, var, "too many entries");
+            char *dst = slots + (size_t)*count * s->size;
+            if (slice_copy(dst, s->size, (struct slice){v, n}) < 0)
+                return fail(err, errlen, var, "entry too long");
+            if (s->ok && s->ok(dst, why, sizeof why) < 0) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "\"%.*s\": %s", (int)(n > 64 ? 64 : n), v, why);
+                return fail(err, errlen, var, msg);
+            }
+            (*count)++;
+        }
+        if (!comma) break;
+        v = comma + 1;
+    }
+    return 0;
+}
+
+/* A text value; with SETTING_EACH a comma list whose entries s->ok checks. */
+static int load_text(const struct setting *s, const char *var, const char *v, char *dst, char *err,
+                     size_t errlen)
+{
+    char why[200];
+    if (str_copy(dst, s->size, v) < 0) return fail(err, errlen, var, "too long");
+    if (!s->ok) return 0;
+    if (s->flags & SETTING_EACH) {
+        char slots[CONFIG_MAX_LIST][128];
+        int n;
+        struct setting each = *s;
+        each.size = sizeof slots[0];
+        each.hi = CONFIG_MAX_LIST;
+        if (load_list(&each, var, v, &slots[0][0], &n, err, errlen) < 0) return -1;
+        return n ? 0 : fail(err, errlen, var, "lists no host");
+    }
+    return s->ok(dst, why, sizeof why) < 0 ? fail(err, errlen, var, why) : 0;
+}
+
+/* The field at off: struct config's members are placed by the compiler,
+ * so each one is aligned for its own type. */
+static void *field_at(const struct config *c, size_t off)
+{
+    return (char *)(uintptr_t)c + off;
+}
+
+static int load_setting(struct config *c, const struct setting *s, char *err, size_t errlen)
+{
+    const char *var = s->name, *v = env(s->name);
+    char alias[96];
+    char *field = field_at(c, s->off);
+    if (!v && (v = env(s->alias))) {
+        snprintf(alias, sizeof alias, "%s (alias of %s)", s->alias, s->name);
+        var = alias;
+    }
+    if (s->kind == SETTING_SECRET) return load_secret(s, v, field_at(c, s->off), err, errlen);
+    if (!v) v = s->def;
+    if (!v) return 0; /* unset: the field stays zero / "" */
+    switch (s->kind) {
+    case SETTING_INT:
+        return load_int(s, var, v, field_at(c, s->off), err, errlen);
+    case SETTING_LIST:
+        return load_list(s, var, v, field, field_at(c, s->count_off), err, errlen);
+    default:
+        return load_text(s, var, v, field, err, errlen);
+    }
+}
+
+/* KUBE_API_URL unset: the in-cluster service address. */
+static int default_api_url(struct config *c, char *err, size_t errlen)
+{
+    const char *h = env("KUBERNETES_SERVICE_HOST"), *p = env("KUBERNETES_SERVICE_PORT");
+    unsigned long port = 443;
+    if (p && (slice_to_ulong((struct slice){p, strlen(p)}, 65535, &port) < 0 || port == 0))
+        return fail(err, errlen, "KUBERNETES_SERVICE_PORT", "must be a port number");
+    if (!h)
+        return fail(err, errlen, "KUBE_API_URL",
+                    "unset and KUBERNETES_SERVICE_HOST is not set either (not in a cluster?)");
+    int n = snprintf(c->kube_api_url, sizeof c->kube_api_url,
+                     strchr(h, ':') ? "https://[%s]:%lu" : "https://%s:%lu", h, port);
+    if (n < 0 || (size_t)n >= sizeof c->kube_api_url)
+        return fail(err, errlen, "KUBERNETES_SERVICE_HOST", "too long");
+    char why[200];
+    if (ok_url(c->kube_api_url, why, sizeof why) < 0)
+        return fail(err, errlen, "KUBERNETES_SERVICE_HOST", why);
+    return 0;
+}
+
+/* What one setting cannot check alone. */
+static int check_relations(struct config *c, enum config_mode mode, char *err, size_t errlen)
+{
+    c->signing_secret_len = c->signing_secret ? strlen(c->signing_secret) : 0;
     if (mode == CONFIG_SERVE && c->signing_secret_len == 0)
         return fail(err, errlen, "SLACK_SIGNING_SECRET",
                     "required to serve (or SLACK_SIGNING_SECRET_FILE); find it under Basic "
                     "Information in the Slack app's settings");
     if (mode == CONFIG_SERVE && c->signing_secret_len < 16)
         return fail(err, errlen, "SLACK_SIGNING_SECRET", "too short to be a Slack signing secret");
-    if ((v = env("SLACK_VERIFICATION_TOKEN"))) c->verification_token = strdup(v);
-    if (env_list("SLACK_TEAM_ID", env("SLACK_TEAM_ID"), &c->team_ids[0][0], sizeof c->team_ids[0],
-                 CONFIG_MAX_LIST, &c->nteam_ids, is_team_id, err, errlen) < 0)
-        return -1;
-    if (env_str("SLACK_CA_FILE", "/etc/ssl/certs/ca-certificates.crt", c->slack_ca_file,
-                sizeof c->slack_ca_file, err, errlen) < 0 ||
-        env_str("RESPONSE_URL_HOSTS", "hooks.slack.com", c->response_url_hosts,
-                sizeof c->response_url_hosts, err, errlen) < 0)
-        return -1;
-
-    /* What may be touched. */
-    const char *image_var = "IMAGE_BASE";
-    v = env("IMAGE_BASE");
-    if (!v && (v = env("ECR_BASE"))) image_var = "ECR_BASE";
-    if (v) {
-        if (str_copy(c->image_base, sizeof c->image_base, v) < 0)
-            return fail(err, errlen, image_var, "too long");
-        size_t n = strlen(c->image_base);
-        while (n && c->image_base[n - 1] == '/') c->image_base[--n] = 0;
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)c->image_base[i] <= ' ' || c->image_base[i] == '@' ||
-                c->image_base[i] == '"' || c->image_base[i] == '\\' ||
-                (c->image_base[i] == ',' && (i == 0 || c->image_base[i - 1] == ',')))
-                return fail(err, errlen, image_var,
-                            "must be a comma list of repository prefixes such as "
-                            "123456789.dkr.ecr.us-east-1.amazonaws.com/team");
+    config_parse_addr(c->listen_addr, &c->listen, &c->listen_len);
+    if (c->nnamespaces == 0) {
+        if (env("DEPLOY_NAMESPACES"))
+            return fail(err, errlen, "DEPLOY_NAMESPACES", "lists no namespace");
+        strcpy(c->namespaces[0], c->default_ns);
+        c->nnamespaces = 1;
     }
-    if (env_str("DEPLOY_NAMESPACE", "default", c->default_ns, sizeof c->default_ns, err, errlen) <
-        0)
-        return -1;
-    if (!is_label(c->default_ns))
-        return fail(err, errlen, "DEPLOY_NAMESPACE", "not a valid namespace name");
-    if (env_list("DEPLOY_NAMESPACES", env("DEPLOY_NAMESPACES") ?: c->default_ns,
-                 &c->namespaces[0][0], sizeof c->namespaces[0], CONFIG_MAX_LIST, &c->nnamespaces,
-                 is_label, err, errlen) < 0)
-        return -1;
-    if (c->nnamespaces == 0) return fail(err, errlen, "DEPLOY_NAMESPACES", "lists no namespace");
     if (!config_namespace_allowed(c, c->default_ns))
         return fail(
             err, errlen, "DEPLOY_NAMESPACES",
             "must include DEPLOY_NAMESPACE, or targets without a namespace are all refused");
-    if (env_str("DEPLOY_POLICY_FILE", "", c->policy_file, sizeof c->policy_file, err, errlen) < 0)
-        return -1;
-
-    /* Kubernetes. */
-    if ((v = env("KUBE_API_URL"))) {
-        if (str_copy(c->kube_api_url, sizeof c->kube_api_url, v) < 0)
-            return fail(err, errlen, "KUBE_API_URL", "too long");
-    } else {
-        const char *h = env("KUBERNETES_SERVICE_HOST"), *p = env("KUBERNETES_SERVICE_PORT");
-        unsigned long port = 443;
-        if (p && (slice_to_ulong((struct slice){p, strlen(p)}, 65535, &port) < 0 || port == 0))
-            return fail(err, errlen, "KUBERNETES_SERVICE_PORT", "must be a port number");
-        if (!h)
-            return fail(err, errlen, "KUBE_API_URL",
-                        "unset and KUBERNETES_SERVICE_HOST is not set either (not in a cluster?)");
-        int n = snprintf(c->kube_api_url, sizeof c->kube_api_url,
-                         strchr(h, ':') ? "https://[%s]:%lu" : "https://%s:%lu", h, port);
-        if (n < 0 || (size_t)n >= sizeof c->kube_api_url)
-            return fail(err, errlen, "KUBERNETES_SERVICE_HOST", "too long");
-    }
-    if (strncmp(c->kube_api_url, "https://", 8) != 0 && strncmp(c->kube_api_url, "http://", 7) != 0)
-        return fail(err, errlen, "KUBE_API_URL",
-                    "must start with https:// (or http:// for kubectl proxy)");
-    if (env_str("KUBE_TOKEN_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/token",
-                c->kube_token_file, sizeof c->kube_token_file, err, errlen) < 0 ||
-        env_str("KUBE_CA_FILE", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
-                c->kube_ca_file, sizeof c->kube_ca_file, err, errlen) < 0 ||
-        env_str("KUBE_TLS_SERVER_NAME", "", c->kube_server_name, sizeof c->kube_server_name, err,
-                errlen) < 0)
-        return -1;
-
-    /* Egress proxy: the lowercase names are what curl and Go read too. */
-    const char *px = env("HTTPS_PROXY");
-    if (!px) px = env("https_proxy");
-    if (px && str_copy(c->https_proxy, sizeof c->https_proxy, px) < 0)
-        return fail(err, errlen, "HTTPS_PROXY", "too long");
-    if (px && strncmp(px, "http://", 7) != 0)
-        return fail(err, errlen, "HTTPS_PROXY", "must be an http:// URL of a CONNECT proxy");
-    const char *np = env("NO_PROXY");
-    if (!np) np = env("no_proxy");
-    if (np && str_copy(c->no_proxy, sizeof c->no_proxy, np) < 0)
-        return fail(err, errlen, "NO_PROXY", "too long");
+    if (!c->kube_api_url[0] && default_api_url(c, err, errlen) < 0) return -1;
+    /* A derived rollout timeout may reach ROLLOUT_TIMEOUT_MAX. */
+    int rollout = c->rollout_timeout ? c->rollout_timeout : ROLLOUT_TIMEOUT_MAX;
+    if (!c->job_timeout) c->job_timeout = rollout + JOB_DEADLINE_SLACK;
+    if (c->rollout_timeout && c->job_timeout <= c->rollout_timeout)
+        return fail(err, errlen, "JOB_TIMEOUT",
+                    "must be longer than ROLLOUT_TIMEOUT, or every slow rollout is killed");
     return 0;
+}
+
+int config_load(struct config *c, enum config_mode mode, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < config_nsettings; i++)
+        if (load_setting(c, &config_settings[i], err, errlen) < 0) return -1;
+    return check_relations(c, mode, err, errlen);
 }
 
 int config_namespace_allowed(const struct config *c, const char *ns)
@@ -312,40 +458,51 @@ int config_team_allowed(const struct config *c, const char *team)
     return 0;
 }
 
-static void list_json(struct jw *w, const char *key, const char *slots, size_t size, int n)
-{
-    jw_key(w, key);
-    jw_arr_begin(w);
-    for (int i = 0; i < n; i++) jw_str(w, slots + (size_t)i * size);
-    jw_arr_end(w);
-}
+/* ---- description and documentation ---- */
 
 void config_describe(const struct config *c, struct jw *w)
 {
-    jw_kstr(w, "listen", c->listen_addr);
-    jw_kstr(w, "signing_secret", c->signing_secret_len ? "set" : "unset");
-    jw_kstr(w, "verification_token", c->verification_token ? "set" : "unset");
-    list_json(w, "team_ids", &c->team_ids[0][0], sizeof c->team_ids[0], c->nteam_ids);
-    jw_kstr(w, "image_base", c->image_base);
-    jw_kstr(w, "default_namespace", c->default_ns);
-    list_json(w, "namespaces", &c->namespaces[0][0], sizeof c->namespaces[0], c->nnamespaces);
-    jw_kstr(w, "policy_file", c->policy_file);
-    jw_kstr(w, "kube_api_url", c->kube_api_url);
-    jw_kstr(w, "kube_token_file", c->kube_token_file);
-    jw_kstr(w, "kube_ca_file", c->kube_ca_file);
-    jw_kstr(w, "kube_tls_server_name", c->kube_server_name);
-    jw_kstr(w, "slack_ca_file", c->slack_ca_file);
-    jw_kstr(w, "response_url_hosts", c->response_url_hosts);
-    /* A proxy URL may carry credentials: say only whether one is set. */
-    jw_kstr(w, "https_proxy", c->https_proxy[0] ? "set" : "unset");
-    jw_kstr(w, "no_proxy", c->no_proxy);
-    jw_kint(w, "rollout_timeout", c->rollout_timeout);
-    jw_kint(w, "job_timeout", c->job_timeout);
-    jw_kint(w, "auto_rollback", c->auto_rollback);
-    jw_kstr(w, "gitops_managed", c->gitops_refuse ? "refuse" : "warn");
-    jw_kint(w, "max_jobs", c->max_jobs);
-    jw_kint(w, "max_conns", c->max_conns);
-    jw_kint(w, "header_timeout", c->header_timeout);
-    jw_kint(w, "keepalive_timeout", c->keepalive_timeout);
-    jw_kint(w, "shutdown_grace", c->shutdown_grace);
+    for (size_t i = 0; i < config_nsettings; i++) {
+        const struct setting *s = &config_settings[i];
+        const char *field = field_at(c, s->off);
+        char key[64];
+        size_t k = 0;
+        for (; s->name[k] && k < sizeof key - 1; k++) key[k] = (char)tolower(s->name[k]);
+        key[k] = 0;
+        jw_key(w, key);
+        switch (s->kind) {
+        case SETTING_SECRET:
+            jw_str(w, *(char *const *)field_at(c, s->off) ? "set" : "unset");
+            break;
+        case SETTING_INT:
+            jw_int(w, *(const int *)field_at(c, s->off));
+            break;
+        case SETTING_LIST:
+            jw_arr_begin(w);
+            for (int j = 0; j < *(const int *)field_at(c, s->count_off); j++)
+                jw_str(w, field + (size_t)j * s->size);
+            jw_arr_end(w);
+            break;
+        default:
+            jw_str(w, field);
+        }
+    }
+}
+
+int config_doc_row(const struct setting *s, char *out, size_t cap)
+{
+    char name[160], def[160];
+    int n = snprintf(name, sizeof name, "`%s`", s->name);
+    if (s->flags & SETTING_FILE)
+        snprintf(name + n, sizeof name - (size_t)n, " / `%s_FILE`", s->name);
+    else if (s->alias)
+        snprintf(name + n, sizeof name - (size_t)n, " (alias `%s`)", s->alias);
+    if (s->doc_default)
+        snprintf(def, sizeof def, "%s", s->doc_default);
+    else if (s->def)
+        snprintf(def, sizeof def, "`%s`", s->def);
+    else
+        snprintf(def, sizeof def, "unset");
+    n = snprintf(out, cap, "| %s | %s | %s |", name, def, s->meaning);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
 }

@@ -1,5 +1,7 @@
 /* Configuration: the environment (DESIGN.md contract) read into one struct
- * and checked once at startup. */
+ * and checked once at startup. One table (config_settings) lists every
+ * setting; it drives the checks, the startup description (secrets redacted)
+ * and README's configuration table (test/unit/test_config.c compares them). */
 #ifndef CONFIG_H
 #define CONFIG_H
 
@@ -13,21 +15,22 @@
 struct config {
     /* serve */
     char listen_addr[128];
-    struct sockaddr_storage listen;
+    struct sockaddr_storage listen; /* parsed from listen_addr */
     socklen_t listen_len;
     int max_conns, header_timeout, keepalive_timeout, shutdown_grace, max_jobs;
 
     /* Slack */
-    char *signing_secret; /* never logged */
+    char *signing_secret; /* never logged; NULL when unset */
     size_t signing_secret_len;
     char *verification_token; /* legacy; NULL unless set; never logged */
     char team_ids[CONFIG_MAX_LIST][SLACK_ID_MAX + 1];
     int nteam_ids;
     char slack_ca_file[256];
-    char response_url_hosts[512];
+    char response_url_hosts[512]; /* comma list of host[:port], each checked */
 
     /* what may be touched */
-    char image_base[512]; /* IMAGE_BASE allow-list (comma list of prefixes), "" = any */
+    char image_base[512]; /* comma list of repository prefixes, no scheme, no
+                           * trailing '/'; "" = any the container already runs */
     char default_ns[K8S_NS_MAX + 1];
     char namespaces[CONFIG_MAX_LIST][K8S_NS_MAX + 1];
     int nnamespaces;
@@ -38,20 +41,54 @@ struct config {
     char kube_token_file[256];
     char kube_ca_file[256];
     char kube_server_name[256];
-    int rollout_timeout; /* 0: per deployment (progressDeadlineSeconds + margin) */
-    int job_timeout;     /* hard deadline of a job child (JOB_TIMEOUT) */
-    int auto_rollback;   /* AUTO_ROLLBACK=1 */
-    int gitops_refuse;   /* GITOPS_MANAGED=refuse (default warn) */
+    int rollout_timeout;    /* 0: derived from the deployment */
+    int job_timeout;        /* hard deadline of a job child (JOB_TIMEOUT) */
+    int auto_rollback;      /* AUTO_ROLLBACK=1: a failed deploy is rolled back */
+    char gitops_managed[8]; /* GITOPS_MANAGED: "warn" or "refuse" */
 
     /* egress */
-    char https_proxy[512];
+    char https_proxy[512]; /* http://host:port, never with credentials */
     char no_proxy[512];
+
+    /* front door */
+    char trusted_proxies[512]; /* comma list of CIDRs ("" = none) */
 };
 
 enum config_mode {
     CONFIG_SERVE, /* needs the signing secret and the kube API */
     CONFIG_CLI,   /* needs the kube API */
 };
+
+/* How a setting's value is stored in struct config. */
+enum setting_kind {
+    SETTING_TEXT,   /* char field[size]; the whole value */
+    SETTING_INT,    /* int field; decimal in [lo, hi] */
+    SETTING_LIST,   /* char field[hi][size] + int count at count_off; comma list */
+    SETTING_SECRET, /* char *field (malloc'd, NULL when unset); never shown */
+};
+
+#define SETTING_FILE 1u /* NAME_FILE may name a file holding the value instead */
+#define SETTING_EACH 2u /* SETTING_TEXT holding a comma list: ok checks each entry */
+
+/* One row per environment variable. The validator sees the value copied into
+ * its field (a list: each entry), may normalize it in place, and returns 0,
+ * or -1 with why (a short reason that never repeats a secret). */
+struct setting {
+    const char *name;  /* environment variable */
+    const char *alias; /* another name read when name is unset, or NULL */
+    enum setting_kind kind;
+    size_t off, size; /* the field: offsetof, and text/slot capacity */
+    size_t count_off; /* SETTING_LIST: offsetof its int count */
+    long lo, hi;      /* SETTING_INT bounds; SETTING_LIST: hi = max entries */
+    const char *def;  /* value when unset; NULL = unset */
+    int (*ok)(char *value, char *why, size_t whylen);
+    unsigned flags;          /* SETTING_FILE */
+    const char *doc_default; /* README's "default" column */
+    const char *meaning;     /* README's "meaning" column */
+};
+
+extern const struct setting config_settings[];
+extern const size_t config_nsettings;
 
 /* Read the environment into c. Returns 0, or -1 with err naming the
  * variable and what is wrong with it (one line, never a secret's value). */
@@ -66,8 +103,13 @@ int config_team_allowed(const struct config *c, const char *team);
 int config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
 struct jw;
-/* The effective configuration as JSON members of the object open in w;
- * secrets appear only as "set"/"unset". */
+/* The effective configuration as JSON members of the object open in w, one
+ * per setting keyed by its lowercased name; secrets appear only as
+ * "set"/"unset". */
 void config_describe(const struct config *c, struct jw *w);
+
+/* README's row for setting s ("| `NAME` | default | meaning |") into out;
+ * the length, or -1 when it does not fit. */
+int config_doc_row(const struct setting *s, char *out, size_t cap);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
+
 int jobs_init(struct jobs *j, int max)
 {
     memset(j, 0, sizeof *j);
@@ -17,6 +20,57 @@ int jobs_init(struct jobs *j, int max)
     j->max = max;
     j->next_id = 1;
     return j->v ? 0 : -1;
+}
+
+void jobs_watch(struct jobs *j, struct loop *l, jobs_result_fn on_result, void *arg)
+{
+    j->loop = l;
+    j->on_result = on_result;
+    j->arg = arg;
+}
+
+int jobs_write_record(int fd, const struct job_record *r)
+{
+    ssize_t n;
+    do n = write(fd, r, sizeof *r);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof *r ? 0 : -1;
+}
+
+/* Take whole records from the job's pipe without blocking. 1 when the pipe
+ * reached its end (the child closed it or exited), else 0. */
+static int read_records(struct job *job)
+{
+    for (;;) {
+        ssize_t n = read(job->result_fd, job->rbuf + job->rlen, sizeof job->rbuf - job->rlen);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return n == 0;
+        job->rlen += (size_t)n;
+        if (job->rlen < sizeof job->rbuf) continue;
+        struct job_record r;
+        memcpy(&r, job->rbuf, sizeof r);
+        job->rlen = 0;
+        r.image[sizeof r.image - 1] = r.error[sizeof r.error - 1] = 0;
+        r.reply[sizeof r.reply - 1] = 0;
+        if (r.kind == JOB_REC_RESULT && !job->have_result) {
+            job->result = r;
+            job->have_result = 1;
+        } else if (r.kind == JOB_REC_REPLY && !job->have_reply) {
+            memcpy(job->reply, r.reply, sizeof job->reply);
+            job->have_reply = 1;
+        }
+    }
+}
+
+/* The result pipe is readable: take the records, tell the owner once. */
+static void on_pipe(void *arg, int fd, short revents)
+{
+    struct job *job = arg;
+    struct jobs *j = job->owner;
+    int had = job->have_result;
+    if (read_records(job) || (revents & (POLLERR | POLLNVAL)))
+        loop_del(j->loop, fd); /* at its end: the reap closes it */
+    if (!had && job->have_result && j->on_result) j->on_result(j->arg, job, j->loop->now_ms);
 }
 
 struct job *jobs_holder(struct jobs *j, const char *target)
@@ -67,7 +121,10 @@ struct job *jobs_spawn(struct jobs *j, const struct job_spec *spec, long long no
     job->started_ms = now_ms;
     job->deadline_ms = now_ms + (long long)deadline_s * 1000;
     job->started_wall = (long long)time(NULL);
-    job->killed = 0;
+    job->killed = job->have_result = job->have_reply = 0;
+    job->rlen = 0;
+    job->reply[0] = 0;
+    job->owner = j;
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]);
@@ -84,6 +141,7 @@ struct job *jobs_spawn(struct jobs *j, const struct job_spec *spec, long long no
     fcntl(p[0], F_SETFL, O_NONBLOCK);
     job->pid = pid;
     job->result_fd = p[0];
+    if (j->loop) loop_add(j->loop, p[0], POLLIN, on_pipe, job);
     j->next_id++;
     j->running++;
     return job;
@@ -108,16 +166,13 @@ void jobs_reap(struct jobs *j, long long now_ms, jobs_done_fn done, void *arg)
             continue;
         }
         /* The child has exited: whatever it wrote is in the pipe already
-         * (a record is far below the pipe's capacity, so it never blocked). */
-        char rec[JOB_RESULT_MAX + 1];
-        size_t len = 0;
-        ssize_t r;
-        while (len < JOB_RESULT_MAX &&
-               (r = read(job->result_fd, rec + len, JOB_RESULT_MAX - len)) > 0)
-            len += (size_t)r;
-        rec[len] = 0;
+         * (two records are below the pipe's capacity, so it never blocked). */
+        int had = job->have_result;
+        read_records(job);
+        if (j->loop) loop_del(j->loop, job->result_fd);
         close(job->result_fd);
-        done(arg, job, st, rec, now_ms);
+        if (!had && job->have_result && j->on_result) j->on_result(j->arg, job, now_ms);
+        done(arg, job, st, now_ms);
         job->pid = 0;
         j->running--;
     }

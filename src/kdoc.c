@@ -394,10 +394,14 @@ const char *kdoc_image_of(const struct kdeploy *d, const char *name, int init)
 
 void kdoc_change_cause(char *out, size_t cap, const struct kube_actor *who, const char *what)
 {
-    char tmp[2048];
+    char tmp[2048], un[SLACK_NAME_MAX + 1], cn[SLACK_NAME_MAX + 1];
     struct sb b;
     const char *uid = who ? who->user_id : NULL, *uname = who ? who->user_name : NULL;
     const char *cid = who ? who->channel_id : NULL, *cname = who ? who->channel_name : NULL;
+    /* Names are shown without controls and bidi overrides (a U+202E in a
+     * user name must not reorder the user id that follows it). */
+    if (uname) str_clean_name(un, sizeof un, uname), uname = un;
+    if (cname) str_clean_name(cn, sizeof cn, cname), cname = cn;
     sb_init(&b, tmp, sizeof tmp);
     sb_add(&b, "deploy-api: ");
     if (!uid && !uname) {

@@ -12,6 +12,7 @@
 #define KEEPALIVE_TIMEOUT_DEFAULT                                                                  \
     5                             /* s an idle keep-alive connection is kept (KEEPALIVE_TIMEOUT). */
 #define WRITE_TIMEOUT 10          /* s a client may take to read its response. */
+#define ACCEPT_PAUSE_MS 250       /* ms the listener rests after EMFILE/ENFILE (one tick). */
 #define AUDIT_QUEUE 65536         /* log bytes held while stdout's reader lags (~150 lines). */
 #define SHUTDOWN_GRACE_DEFAULT 25 /* s SIGTERM waits for jobs (SHUTDOWN_GRACE). */
 #define SHUTDOWN_NOTICE_GRACE 5   /* s more for notices telling users their job was stopped. */
@@ -40,21 +41,25 @@
 #define POLICY_MAX_FILE 65536 /* the whole policy file. */
 
 /* Jobs (src/jobs). */
-#define MAX_JOBS_DEFAULT 16       /* concurrent children (MAX_JOBS). */
-#define MAX_JOBS_LIMIT 256        /* upper bound accepted for MAX_JOBS. */
-#define JOB_DEADLINE_SLACK 120    /* s a child may run past ROLLOUT_TIMEOUT before it is killed. */
-#define ROLLOUT_TIMEOUT_DEFAULT 0 /* 0: the deployment's progressDeadlineSeconds + margin. */
-#define ROLLOUT_MARGIN_S 60       /* s past progressDeadlineSeconds for the controller's verdict. */
+#define MAX_JOBS_DEFAULT 16    /* concurrent children (MAX_JOBS). */
+#define MAX_JOBS_LIMIT 256     /* upper bound accepted for MAX_JOBS. */
+#define JOB_DEADLINE_SLACK 120 /* s a child may run past ROLLOUT_TIMEOUT before it is killed. */
+#define ROLLOUT_TIMEOUT_DEFAULT 300 /* s followed while ROLLOUT_TIMEOUT is derived (0). */
+#define ROLLOUT_TIMEOUT_MAX                                                                        \
+    1680                      /* s: 28 min, so the result post fits in the 30 min a                \
+                               * response_url lives. */
+#define JOB_TIMEOUT_MAX 86400 /* s: upper bound accepted for JOB_TIMEOUT. */
+#define ROLLOUT_MARGIN_S 60   /* s past progressDeadlineSeconds for the controller's verdict. */
 #define ROLLOUT_DEADLINE_DEFAULT 600 /* progressDeadlineSeconds when a deployment has none. */
-/* s a derived ROLLOUT_TIMEOUT may reach: with JOB_DEADLINE_SLACK the final post
- * still lands inside the 30 minutes a response_url lives. */
-#define ROLLOUT_TIMEOUT_CAP (30 * 60 - JOB_DEADLINE_SLACK - 60)
+/* s a derived ROLLOUT_TIMEOUT may reach (the same bound as ROLLOUT_TIMEOUT's). */
+#define ROLLOUT_TIMEOUT_CAP ROLLOUT_TIMEOUT_MAX
 
 /* Child I/O (src/tls, src/httpc, src/kube). */
 #define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */
 #define HTTPC_MAX_RESPONSE (4u << 20) /* one kube response body (a ReplicaSet list). */
 #define HTTPC_MAX_HEAD 16384          /* response status line + headers. */
 #define TLS_MAX_ANCHORS 1024          /* trust anchors in one bundle (Debian's has ~140). */
+#define TLS_EE_CERT_MAX 16384         /* a server certificate kept for its EKU check (~1-2 KiB). */
 /* Kubernetes client (src/kube). */
 #define KUBE_TOKEN_MAX 16384 /* bytes of the service-account token file (bound tokens ~1 KiB). */
 #define KUBE_CAUSE_MAX 512   /* bytes of a kubernetes.io/change-cause we write. */
@@ -70,5 +75,8 @@
 #define RESPOND_RETRY_AFTER_MAX 60 /* s: cap on a 429's Retry-After. */
 #define RESPOND_MAX_BODY 65536     /* bytes read of Slack's answer ("ok" or an error). */
 #define RESPONSE_URL_POSTS 5       /* Slack allows 5 posts per response_url in 30 min. */
+/* s a job may still run once its result is in: every post's connect, write
+ * and read, and the longest wait between posts. */
+#define RESPOND_BUDGET (RESPONSE_URL_POSTS * (3 * IO_TIMEOUT + RESPOND_RETRY_AFTER_MAX))
 
 #endif

@@ -119,6 +119,9 @@ static int serve(void)
             snprintf(err, sizeof err, "DEPLOY_POLICY_FILE: %s", perr);
             return die(err);
         }
+        if (a->policy->nrules == 0)
+            return die("DEPLOY_POLICY_FILE: the file has no rules, so every command would be "
+                       "denied (unset it to allow every member of the allowed workspaces)");
     }
     if (load_anchors(a, 1, err, sizeof err) < 0) return die(err);
     /* An anonymous mapping is already an empty table (all zero, as
@@ -129,12 +132,15 @@ static int serve(void)
     /* Room for every connection, job pipe and a few more. */
     int need = a->cfg.max_conns + a->cfg.max_jobs + 64;
     struct rlimit rl;
+    long nofile = need;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)need) {
         rl.rlim_cur = rl.rlim_max < (rlim_t)need ? rl.rlim_max : (rlim_t)need;
         setrlimit(RLIMIT_NOFILE, &rl);
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) nofile = (long)rl.rlim_cur;
     }
     if (loop_init(&a->loop, need) < 0 || jobs_init(&a->jobs, a->cfg.max_jobs) < 0)
         return die("out of memory");
+    jobs_watch(&a->jobs, &a->loop, route_job_result, a);
     static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, 0};
     if (loop_signals(&a->loop, sigs, on_signal, a) < 0)
         return die("cannot install signal handlers");
@@ -159,6 +165,20 @@ static int serve(void)
     jw_finish(&w);
     log_line("info", "deploy-api starting", "version", DEPLOY_API_VERSION, "listen",
              a->cfg.listen_addr, "config", buf, NULL);
+    if (strncmp(a->cfg.kube_api_url, "http://", 7) == 0)
+        log_line("warn",
+                 "KUBE_API_URL is http://: no bearer token is sent over it (KUBE_TOKEN_FILE is "
+                 "not read); only kubectl proxy, which adds its own credentials, fits",
+                 NULL);
+    if (nofile < need) {
+        char have[24], want[24];
+        snprintf(have, sizeof have, "%ld", nofile);
+        snprintf(want, sizeof want, "%d", need);
+        log_line("warn",
+                 "RLIMIT_NOFILE is lower than MAX_CONNS needs: past it new connections wait "
+                 "in the backlog (raise the limit or lower MAX_CONNS)",
+                 "rlimit_nofile", have, "needed", want, NULL);
+    }
     if (a->cfg.verification_token)
         log_line("warn",
                  "SLACK_VERIFICATION_TOKEN is set: unsigned requests carrying it are accepted "

@@ -82,8 +82,11 @@ long metrics_render(char *buf, size_t cap, int jobs_running, int conns_open,
         "deploy_api_connections_total{event=\"accepted\"} %llu\n"
         "deploy_api_connections_total{event=\"timed_out\"} %llu\n"
         "deploy_api_connections_total{event=\"shed_idle\"} %llu\n"
-        "deploy_api_connections_total{event=\"refused_full\"} %llu\n",
-        st->accepted, st->closed_timeout, st->shed, st->refused_full);
+        "deploy_api_connections_total{event=\"shed_slow\"} %llu\n"
+        "deploy_api_connections_total{event=\"refused_full\"} %llu\n"
+        "deploy_api_connections_total{event=\"accept_no_fd\"} %llu\n",
+        st->accepted, st->closed_timeout, st->shed, st->shed_slow, st->refused_full,
+        st->accept_no_fd);
     put(&o, "# HELP deploy_api_http_responses_total HTTP responses by status class.\n"
             "# TYPE deploy_api_http_responses_total counter\n");
     for (int i = 1; i <= 5; i++)

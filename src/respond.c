@@ -104,6 +104,12 @@ static int parse_hostport(const char *s, size_t n, struct hostport *hp, char *er
     return 0;
 }
 
+int respond_host_ok(const char *s, size_t n, char *err, size_t errlen)
+{
+    struct hostport hp;
+    return parse_hostport(s, n, &hp, err, errlen) == 0;
+}
+
 /* url_parse's host may drop IPv6 brackets; compare without them. */
 static int same_host(const char *a, const char *b)
 {

@@ -14,6 +14,10 @@
  * why. Makes no connection. */
 int respond_url_allowed(const char *url, const char *allowed_hosts, char *err, size_t errlen);
 
+/* 1 when s[0..n) is one allow-list entry, host[:port] or [v6]:port (how
+ * RESPONSE_URL_HOSTS is checked at startup); 0 with err saying why. */
+int respond_host_ok(const char *s, size_t n, char *err, size_t errlen);
+
 /* POST json[0..n) as application/json to url, after respond_url_allowed
  * (refused: no connection at all). Retries transport errors, 5xx and 429
  * with backoff 1 s, 2 s, 4 s... (capped at RESPOND_BACKOFF_MAX), or a 429's

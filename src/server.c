@@ -14,6 +14,7 @@
 
 static void conn_io(void *arg, int fd, short revents);
 static int conn_write(struct server *s, struct conn *c);
+static void resume_accept(struct server *s);
 
 int server_init(struct server *s, const struct config *cfg, struct loop *l, server_route_fn route,
                 void *app, char *err, size_t errlen)
@@ -67,22 +68,29 @@ static void conn_close(struct server *s, struct conn *c)
     c->state = C_FREE;
     c->fd = -1;
     s->nopen--;
+    resume_accept(s); /* a descriptor is free again */
     /* Give the slot's buffer pages back: after a burst of connections the
      * parent returns to its idle size instead of keeping them resident. */
     madvise(c->in, CONN_IN_SIZE + CONN_OUT_SIZE, MADV_DONTNEED);
 }
 
-/* The least recently active connection that holds no part of a request. */
-static struct conn *oldest_idle(struct server *s)
+/* The connection to give up when the table is full: the least recently
+ * active one that holds no part of a request, else the one that has been
+ * slowest to send its request (it began earliest and is still incomplete:
+ * Slack's requests arrive whole in milliseconds). Connections being
+ * answered are kept. *idle says which kind it was. */
+static struct conn *victim(struct server *s, int *idle)
 {
-    struct conn *best = NULL;
+    struct conn *quiet = NULL, *slow = NULL;
     /* O(max_conns), only when the table is full. */
     for (int i = 0; i < s->nconns; i++) {
         struct conn *c = &s->conns[i];
-        if (c->state == C_RECV && c->in_len == 0 && (!best || c->last_seq < best->last_seq))
-            best = c;
+        if (c->state != C_RECV) continue;
+        if (c->in_len == 0 && (!quiet || c->last_seq < quiet->last_seq)) quiet = c;
+        if (c->in_len > 0 && (!slow || c->req_seq < slow->req_seq)) slow = c;
     }
-    return best;
+    *idle = quiet != NULL;
+    return quiet ? quiet : slow;
 }
 
 static struct conn *free_slot(struct server *s)
@@ -100,6 +108,23 @@ static void set_events(struct server *s, struct conn *c)
     loop_set(s->loop, c->fd, ev);
 }
 
+/* Out of descriptors (EMFILE/ENFILE): the pending connection stays in the
+ * backlog and the listener stays readable, so polling it would spin. Stop
+ * watching it until a connection closes or ACCEPT_PAUSE_MS pass. */
+static void pause_accept(struct server *s)
+{
+    s->stats.accept_no_fd++;
+    s->accept_paused_until = s->loop->now_ms + ACCEPT_PAUSE_MS;
+    loop_set(s->loop, s->listen_fd, 0);
+}
+
+static void resume_accept(struct server *s)
+{
+    if (!s->accept_paused_until || s->listen_fd < 0) return;
+    s->accept_paused_until = 0;
+    loop_set(s->loop, s->listen_fd, POLLIN);
+}
+
 static void server_accept(void *arg, int fd, short revents)
 {
     struct server *s = arg;
@@ -109,15 +134,16 @@ static void server_accept(void *arg, int fd, short revents)
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
         int cfd = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (cfd < 0) return; /* EAGAIN, or EMFILE/ECONNABORTED: try next pass */
+        if (cfd < 0 && (errno == EMFILE || errno == ENFILE)) pause_accept(s);
+        if (cfd < 0) return; /* EAGAIN or ECONNABORTED: try next pass */
         struct conn *c = s->nopen < s->nconns ? free_slot(s) : NULL;
-        if (!c) {
-            struct conn *old = oldest_idle(s);
-            if (old) {
-                conn_close(s, old);
+        int idle;
+        if (!c && (c = victim(s, &idle))) {
+            conn_close(s, c);
+            if (idle)
                 s->stats.shed++;
-                c = old;
-            }
+            else
+                s->stats.shed_slow++;
         }
         if (!c || cfd >= s->loop->max_fds) {
             static const char full[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: "
@@ -156,11 +182,11 @@ void server_reply(struct server *s, struct conn *c, enum status st, const char *
     size_t base = c->out_off < c->out_len ? c->out_len : 0;
     if (base == 0) c->out_off = 0;
     long n = http_response(c->out + base, CONN_OUT_SIZE - base, st, keep_hdr, content_type,
-                           extra_headers, body, len, 0);
+                           extra_headers, body, len, c->head);
     if (n < 0) {
         st = S_INTERNAL_ERROR;
         keep = 0;
-        n = http_response(c->out + base, CONN_OUT_SIZE - base, st, 0, NULL, NULL, NULL, 0, 0);
+        n = http_response(c->out + base, CONN_OUT_SIZE - base, st, 0, NULL, NULL, NULL, 0, c->head);
     }
     c->out_len = base + (size_t)n;
     c->close_after = !keep;
@@ -179,6 +205,7 @@ static int try_request(struct server *s, struct conn *c)
     if (h == 0) return 0;
     if (h < 0) {
         c->close_after = 1; /* the stream cannot be trusted after a bad head */
+        c->head = c->in_len >= 5 && memcmp(c->in, "HEAD ", 5) == 0;
         const char *msg = http_reason((enum status) - h);
         char body[128];
         int n = snprintf(body, sizeof body, "%s\n", msg);
@@ -199,12 +226,14 @@ static int try_request(struct server *s, struct conn *c)
     }
     if (!r.keep_alive) c->close_after = 1;
     c->http10 = r.minor == 0;
+    c->head = r.method == M_HEAD; /* every answer to it is a head without body */
     s->route(s, c, &r, c->in + h, r.content_length);
     if (c->state != C_SEND) /* a route must answer; make sure the client hears something */
         server_reply(s, c, S_INTERNAL_ERROR, NULL, NULL, NULL, 0);
     /* Keep pipelined bytes for the next request. */
     memmove(c->in, c->in + need, c->in_len - need);
     c->in_len -= need;
+    c->req_seq = s->seq; /* a pipelined next request starts now */
     c->scanned = 0;
     c->continue_sent = 0;
     c->served++;
@@ -218,8 +247,10 @@ static void conn_read(struct server *s, struct conn *c)
         if (room == 0) break;
         ssize_t n = read(c->fd, c->in + c->in_len, room);
         if (n > 0) {
-            if (c->in_len == 0) /* first byte of a request: the header clock starts */
+            if (c->in_len == 0) { /* first byte of a request: the header clock starts */
                 c->deadline_ms = s->loop->now_ms + (long long)s->cfg->header_timeout * 1000;
+                c->req_seq = s->seq + 1;
+            }
             c->in_len += (size_t)n;
             c->last_seq = ++s->seq;
             if (try_request(s, c)) return;
@@ -280,6 +311,7 @@ static void conn_io(void *arg, int fd, short revents)
 
 void server_tick(struct server *s, long long now)
 {
+    if (s->accept_paused_until && now >= s->accept_paused_until) resume_accept(s);
     /* O(max_conns) each tick (4 per second): a thousand compares. */
     for (int i = 0; i < s->nconns; i++) {
         struct conn *c = &s->conns[i];

@@ -68,3 +68,51 @@ int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out)
     *out = v;
     return 0;
 }
+
+/* Length of the valid UTF-8 sequence at s (1..4) and its code point, or 0. */
+static size_t utf8_next(const unsigned char *s, unsigned long *cp)
+{
+    static const unsigned long min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t n = s[0] < 0x80                   ? 1
+               : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+               : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+               : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+                                             : 0;
+    if (n == 0) return 0;
+    unsigned long c = n == 1 ? s[0] : s[0] & (0x7fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    *cp = c;
+    return n;
+}
+
+static int hidden(unsigned long c)
+{
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x61c || c == 0x200e || c == 0x200f ||
+           (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+}
+
+size_t str_clean_name(char *dst, size_t cap, const char *src)
+{
+    size_t o = 0;
+    const unsigned char *s = (const unsigned char *)(src ? src : "");
+    while (*s) {
+        unsigned long c;
+        size_t n = utf8_next(s, &c);
+        if (n == 0) { /* not UTF-8: drop the byte */
+            s++;
+            continue;
+        }
+        if (!hidden(c)) {
+            if (o + n >= cap) break;
+            memcpy(dst + o, s, n);
+            o += n;
+        }
+        s += n;
+    }
+    dst[o] = 0;
+    return o;
+}

@@ -25,4 +25,11 @@ int str_copy(char *dst, size_t cap, const char *s);
 /* Parse a decimal unsigned integer that fits in *out (<= max); -1 on anything else. */
 int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out);
 
+/* A display name (Slack user or channel name) made safe to render: C0 and
+ * C1 controls, DEL, and the bidirectional controls (U+061C, U+200E, U+200F,
+ * U+202A..U+202E, U+2066..U+2069) removed, as are bytes that are not valid
+ * UTF-8. Copied into dst (cap > 0 bytes, NUL-terminated, cut at a character
+ * boundary); src NULL gives "". Returns the length written. */
+size_t str_clean_name(char *dst, size_t cap, const char *src);
+
 #endif

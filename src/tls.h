@@ -8,6 +8,8 @@
 
 #include <bearssl.h> /* -isystem: its headers are not -Wundef clean */
 
+#include "limits.h"
+
 /* Trust anchors: v[0..n) with their DN and key bytes owned (malloc'd). */
 struct tls_anchors {
     br_x509_trust_anchor *v;
@@ -25,10 +27,32 @@ int tls_anchors_load(struct tls_anchors *a, const char *path, char *err, size_t 
 /* Free every anchor; a is empty afterwards. */
 void tls_anchors_free(struct tls_anchors *a);
 
-/* One client connection. Large (about 37 KiB): allocate it. */
+/* The X.509 class the engine uses: br_x509_minimal (chain, names, dates)
+ * wrapped to also refuse a server certificate whose Extended Key Usage is
+ * present and lists neither serverAuth nor anyExtendedKeyUsage (what
+ * OpenSSL and Go refuse; x509_minimal does not look at EKU). */
+struct tls_eku_x509 {
+    const br_x509_class *vtable;
+    const br_x509_class **inner; /* the minimal validator */
+    unsigned depth;              /* certificates ended; 0 while the server's own is read */
+    size_t len;                  /* bytes of the server's certificate in ee */
+    int too_big;                 /* it did not fit in ee: refused */
+    unsigned char ee[TLS_EE_CERT_MAX];
+};
+
+/* Error code (beside BearSSL's) for a certificate refused for its EKU. */
+#define TLS_ERR_EKU_NOT_SERVER 200
+
+/* Extended Key Usage of one DER certificate: 1 when it has none or it
+ * allows TLS servers (serverAuth or anyExtendedKeyUsage), 0 when it is
+ * present without either, -1 when the DER cannot be read that far. */
+int tls_eku_server_ok(const unsigned char *der, size_t len);
+
+/* One client connection. Large (about 53 KiB): allocate it. */
 struct tls_conn {
     br_ssl_client_context sc;
     br_x509_minimal_context xc;
+    struct tls_eku_x509 eku;
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
     int fd;
     int bare_eof; /* set when the peer closed TCP without close_notify */

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "httpc.h"
 #include "respond.h"
 #include "slack.h"
+#include "str.h"
 
 int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t errlen)
 {
@@ -25,15 +27,17 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
         name = is_ip ? "kubernetes.default.svc" : k->api.host;
     }
     str_copy(k->server_name, sizeof k->server_name, name);
-    k->token_file = a->cfg.kube_token_file;
+    /* Never a bearer token over plain http:// (kubectl proxy adds its own
+     * credentials; anything else on the path could read it). */
+    k->token_file = k->api.https ? a->cfg.kube_token_file : NULL;
     k->ca = &a->kube_ca;
     k->proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL;
     k->no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL;
     k->timeout_s = IO_TIMEOUT;
-    k->rollout_timeout_s = a->cfg.rollout_timeout;
+    k->rollout_timeout_s = a->cfg.rollout_timeout; /* 0: derived from the deployment */
     k->image_base = a->cfg.image_base;
     k->auto_rollback = a->cfg.auto_rollback;
-    k->gitops_refuse = a->cfg.gitops_refuse;
+    k->gitops_refuse = strcmp(a->cfg.gitops_managed, "refuse") == 0;
     return 0;
 }
 
@@ -69,20 +73,6 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
     return -1;
 }
 
-/* Record values are one line each: no newlines inside. */
-static void rec_put(char *rec, size_t cap, const char *key, const char *val)
-{
-    size_t len = strlen(rec);
-    if (!val || len + strlen(key) + 3 >= cap) return;
-    int n = snprintf(rec + len, cap - len, "%s=", key);
-    if (n < 0 || (size_t)n >= cap - len) return;
-    len += (size_t)n;
-    for (const char *p = val; *p && len + 2 < cap; p++)
-        rec[len++] = (*p == '\n' || *p == '\r') ? ' ' : *p;
-    rec[len++] = '\n';
-    rec[len] = 0;
-}
-
 static const struct app *job_app; /* the child's app, for announce */
 /* Posts this job has spent of the response_url's RESPONSE_URL_POSTS uses
  * before its final post (the announce takes one attempt). */
@@ -108,14 +98,13 @@ static int post(const struct app *a, const struct job_spec *sp, int in_channel, 
 static void announce(void *ctx, const char *what)
 {
     const struct job *job = ctx;
-    const struct app *a = job_app;
     static char escaped[2048], text[2200];
     char err[256];
     slack_escape_text(what, escaped, sizeof escaped);
     snprintf(text, sizeof text, "<@%s> %s", job->spec.user_id, escaped);
     /* One attempt: the final post keeps the rest of the five uses. */
     posts_spent = RESPONSE_URL_POSTS - 1;
-    post(a, &job->spec, 1, text, err, sizeof err);
+    post(job_app, &job->spec, 1, text, err, sizeof err);
     posts_spent = 1;
 }
 
@@ -128,16 +117,51 @@ static const char *outcome_emoji(int rc, const struct kube_result *r)
     return ":x:";
 }
 
+/* A child starts with only what it needs: the parent's connection buffers
+ * (attacker-filled, up to MAX_CONNS x 40 KiB), the replay table, the policy
+ * and the Slack secrets are released right after fork. */
+static void child_shed(struct app *a)
+{
+    loop_child_reset(&a->loop);
+    if (a->srv.slab) munmap(a->srv.slab, a->srv.slab_size);
+    a->srv.slab = NULL;
+    free(a->srv.conns);
+    a->srv.conns = NULL;
+    a->srv.nconns = 0;
+    if (a->replay) munmap(a->replay, sizeof *a->replay);
+    a->replay = NULL;
+    free(a->policy);
+    a->policy = NULL;
+    if (a->cfg.signing_secret) explicit_bzero(a->cfg.signing_secret, a->cfg.signing_secret_len);
+    free(a->cfg.signing_secret);
+    a->cfg.signing_secret = NULL;
+    a->cfg.signing_secret_len = 0;
+    if (a->cfg.verification_token)
+        explicit_bzero(a->cfg.verification_token, strlen(a->cfg.verification_token));
+    free(a->cfg.verification_token);
+    a->cfg.verification_token = NULL;
+}
+
 void worker_child(void *arg, const struct job *job, int result_fd)
 {
-    const struct app *a = arg;
+    struct app *a = arg;
     const struct job_spec *sp = &job->spec;
-    loop_child_reset((struct loop *)&a->loop);
+    child_shed(a);
     result_fd = jobs_isolate_fd(result_fd);
 
     static struct kube_result res;
     job_app = a;
     int rc = worker_run_command(a, sp, &res, announce, (void *)job);
+
+    /* The result reaches the parent (and its audit line) before any post:
+     * a slow Slack can no longer turn a done deploy into "killed". */
+    static struct job_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.kind = JOB_REC_RESULT;
+    rec.ok = rc == 0;
+    str_copy(rec.image, sizeof rec.image, res.image);
+    if (rc != 0) str_copy(rec.error, sizeof rec.error, res.error[0] ? res.error : "failed");
+    jobs_write_record(result_fd, &rec);
 
     /* Results of changes the job announced (deploy) and rollbacks go to
      * the whole channel; a deploy refused before it was real (a typo, the
@@ -152,24 +176,20 @@ void worker_child(void *arg, const struct job *job, int result_fd)
         snprintf(text, sizeof text, "%s %s", outcome_emoji(rc, &res), escaped);
     else
         snprintf(text, sizeof text, "%s", escaped);
-    char err[512] = "", reply[600];
+    char err[480] = "";
+    memset(&rec, 0, sizeof rec);
+    rec.kind = JOB_REC_REPLY;
     if (post(a, sp, in_channel, text, err, sizeof err) == 0)
-        snprintf(reply, sizeof reply, "delivered");
+        snprintf(rec.reply, sizeof rec.reply, "delivered");
     else
-        snprintf(reply, sizeof reply, "failed: %s", err);
-
-    char rec[JOB_RESULT_MAX] = "";
-    rec_put(rec, sizeof rec, "result", rc == 0 ? "ok" : "failed");
-    rec_put(rec, sizeof rec, "image", res.image[0] ? res.image : NULL);
-    rec_put(rec, sizeof rec, "error", rc == 0 ? NULL : (res.error[0] ? res.error : "failed"));
-    rec_put(rec, sizeof rec, "reply", reply);
-    (void)!write(result_fd, rec, strlen(rec));
+        snprintf(rec.reply, sizeof rec.reply, "failed: %s", err);
+    jobs_write_record(result_fd, &rec);
     _exit(rc == 0 ? 0 : 1);
 }
 
-void worker_notice(const struct app *a, const struct job_spec *sp, const char *text)
+void worker_notice(struct app *a, const struct job_spec *sp, const char *text)
 {
-    loop_child_reset((struct loop *)&a->loop);
+    child_shed(a);
     jobs_isolate_fd(-1);
     /* Bounded even if every post times out. */
     alarm((unsigned)(IO_TIMEOUT * 2 * RESPONSE_URL_POSTS + 30));

@@ -17,12 +17,14 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
 int worker_run_command(const struct app *a, const struct job_spec *spec, struct kube_result *res,
                        void (*announce)(void *ctx, const char *text), void *ctx);
 
-/* The job child: run the command, post the result to the response_url,
- * write the result record on result_fd, exit. Never returns. */
+/* The job child: drop what it does not need (the parent's connection
+ * buffers, replay table, policy, Slack secrets), run the command, write the
+ * JOB_REC_RESULT record on result_fd, post the result to the response_url,
+ * write the JOB_REC_REPLY record, exit. Never returns. */
 void worker_child(void *arg, const struct job *job, int result_fd);
 
 /* A notice child (not in the job table): post text to spec's response_url
  * and exit. Used when a job died without reporting. Never returns. */
-void worker_notice(const struct app *a, const struct job_spec *spec, const char *text);
+void worker_notice(struct app *a, const struct job_spec *spec, const char *text);
 
 #endif

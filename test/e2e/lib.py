@@ -164,6 +164,48 @@ class Server:
             return next((l for l in self.logs() if text in l), None)
         return wait_until(find, timeout=timeout, what=f"log line with {text!r}")
 
+    def sync(self, timeout=10):
+        """Barrier: return once every line the server wrote before this call
+        has been read. Sends a signed command no parser accepts from a unique
+        user id and waits for the refusal that names it: the parent writes
+        its lines in order, so all earlier ones have arrived by then. (It
+        counts as one refused request, outcome bad_command or forbidden.)
+        A server that has exited: waits until its stdout is read."""
+        import uuid
+        if self.proc.poll() is not None:
+            # It has exited: all it wrote is in the pipe. Done when the reader
+            # reached the end, or (an orphaned job holds the pipe open) when
+            # the reader has taken every byte.
+            wait_until(lambda: not self.reader.is_alive() or self._stdout_unread() == 0, timeout=timeout,
+                       what="stdout read to its end")
+            return []
+        marker = "U0SYNC" + uuid.uuid4().hex[:12].upper()
+        secret = self.env.get("SLACK_SIGNING_SECRET", SECRET)
+        code, body = self.post_slack("zz-sync-barrier", secret=secret, user_id=marker)
+        assert code == 200, (code, body)
+        return self.wait_audit(timeout=timeout, event="refused", user_id=marker)
+
+    def _stdout_unread(self):
+        import fcntl
+        import termios
+        buf = bytearray(4)
+        try:
+            fcntl.ioctl(self.proc.stdout.fileno(), termios.FIONREAD, buf)
+        except (OSError, ValueError):
+            return 0
+        return int.from_bytes(buf, "little")
+
+    def open_sockets(self):
+        """How many sockets the server process holds (listener included)."""
+        fd_dir = f"/proc/{self.proc.pid}/fd"
+        n = 0
+        for fd in os.listdir(fd_dir):
+            try:
+                n += os.readlink(os.path.join(fd_dir, fd)).startswith("socket:")
+            except OSError:
+                pass
+        return n
+
     def children(self):
         """PIDs of the server's live child processes."""
         try:
@@ -351,3 +393,38 @@ class Stack:
 
     def __exit__(self, *a):
         self.stop()
+
+
+def parse_metrics(text):
+    """Prometheus text → {"name{labels}": value} (comments skipped)."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+def metrics_of(server):
+    """The server's /metrics as parse_metrics gives them."""
+    code, body = server.get("/metrics")
+    assert code == 200, (code, body)
+    return parse_metrics(body.decode())
+
+
+def wait_metric(server, key, at_least, timeout=10):
+    """Wait until metric key reaches at_least; return its value."""
+    def reached():
+        v = metrics_of(server).get(key)
+        return v if v is not None and v >= at_least else None
+    return wait_until(reached, timeout=timeout, what=f"{key} >= {at_least}")
+
+
+def standin_idle(standin):
+    """True when a stand-in (FakeSlack, FakeKube) has no connection open:
+    every request that reached it has been answered and recorded."""
+    srv = standin._srv
+    if srv is None:
+        return True
+    with srv.conns_lock:
+        return not srv.conns

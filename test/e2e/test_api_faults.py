@@ -44,7 +44,7 @@ def run(text, timeout=30):
     wait_until(lambda: st.server.audit(event="job_end", job=acc["job"]), timeout=timeout,
                what=f"job_end {acc['job']}")
     assert st.server.get("/healthz")[0] == 200
-    time.sleep(0.1)
+    st.server.sync()  # a second job_end would have been written before this
     ends = st.server.audit(event="job_end", job=acc["job"])
     assert len(ends) == 1, ends
     posts = [p for p in st.slack.posts if p["path"] == urlsplit(url).path]

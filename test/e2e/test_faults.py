@@ -23,7 +23,7 @@ import subprocess
 import time
 
 from lib import (BIN, SECRET, Server, Skip, Stack, body_of, closed_by_peer, read_response, sign, slash_body,
-                 status_of, wait_until)
+                 standin_idle, status_of, wait_until)
 
 # Under DEPLOY_API_WRAPPER (valgrind) the parent and every child run many
 # times slower: stretch the waits (never the server's own timings that a test
@@ -47,7 +47,7 @@ def one_end_each(srv, expect, timeout=10):
     assert len(ids) == expect, ids
     wait_until(lambda: all(srv.audit(event="job_end", job=i) for i in ids), timeout=timeout * SLOW,
                what=f"a job_end for each of jobs {ids}")
-    time.sleep(0.2)  # a duplicate would come right behind the first
+    srv.sync()  # a duplicate would come right behind the first
     ends = srv.audit(event="job_end")
     for i in ids:
         n = len([e for e in ends if e["job"] == i])
@@ -119,7 +119,7 @@ def test_response_url_down_longer_than_all_retries():
         assert end["reply"].startswith("failed: response_url localhost answered HTTP 500"), end
         assert image(st) == "registry.example/myservice:1.4"
         assert metric(st.server, "deploy_api_replies_failed_total") == 1
-        time.sleep(1.0)
+        wait_until(lambda: standin_idle(st.slack), what="the job's posts all answered")  # the job has ended
         assert len(st.slack.posts) == 5, "a sixth post: Slack allows five"
         healthy(st.server)
 
@@ -402,7 +402,7 @@ def test_pod_killed_mid_deploy_patch_atomic_child_dies():
         srv.wait(timeout=5 * SLOW)
         wait_until(lambda: not os.path.exists(f"/proc/{child}"), timeout=5, what="the child killed with PID 1")
         consistent_after_patch(st, "1.4")
-        time.sleep(3)  # the orphan would have posted by now (watch delay 1.5 s)
+        wait_until(lambda: standin_idle(st.slack), what="posts in flight answered")  # the orphan is gone
         # only the announcement made before the PATCH (issue 14), no result
         assert [p for p in st.slack.posts if " is deploying " not in p["json"]["text"]] == [], \
             st.slack.posts

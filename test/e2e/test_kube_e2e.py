@@ -77,7 +77,7 @@ def run(text, stack=None, server=None, timeout=25, **fields):
                      what="accepted line")[n]
     ends = wait_until(lambda: srv.audit(event="job_end", job=acc["job"]), timeout=timeout,
                       what=f"job_end of job {acc['job']}")
-    time.sleep(0.05)  # a second job_end would show up now
+    srv.sync()  # a second job_end would show up before this
     ends = srv.audit(event="job_end", job=acc["job"])
     assert len(ends) == 1, ends
     posts = [p for p in s.slack.posts if p["path"] == path]
@@ -359,7 +359,7 @@ def test_disallowed_response_url_never_contacted():
                 f"https://localhost:{st.slack.port}@evil.example/x"):
         code, body = st.server.post_slack("myservice 9.9", response_url=url)
         assert code == 200 and json.loads(body)["response_type"] == "ephemeral", url
-    time.sleep(0.5)
+    st.server.sync()
     assert len(st.slack.posts) == n_posts
     assert len(st.server.audit(event="accepted")) == n_acc
     assert st.server.children() == []

@@ -4,6 +4,7 @@ errors, SIGTERM."""
 import json
 import socket
 import subprocess
+import tempfile
 import time
 
 from lib import (BIN, SECRET, Server, closed_by_peer, header_of, read_response, read_responses,
@@ -35,6 +36,34 @@ def test_head_has_no_body():
     assert status_of(r) == 200
     assert header_of(r, "Content-Length") == "3"
     assert body_of(r) == b""
+
+
+def read_until_close(sock, timeout=5):
+    sock.settimeout(timeout)
+    out = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
+
+
+def test_head_never_has_a_body():
+    """Issue 12 item 6: 404, 405, 400 and 431 answers to HEAD carry no body
+    either; on a kept-alive connection the next response starts right after
+    the head."""
+    for raw in (b"HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n",
+                b"HEAD /deploy HTTP/1.1\r\nHost: t\r\n\r\n",
+                b"HEAD /metrics HTTP/1.1\r\nHost: t\r\n\r\n",
+                b"HEAD /healthz HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 9000 + b"\r\n\r\n"):
+        with srv.connect() as s:
+            s.sendall(raw + b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            out = read_until_close(s)
+        head, _, rest = out.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 "), out[:200]
+        assert rest == b"" or rest.startswith(b"HTTP/1.1 200 OK"), (raw[:30], out[:300])
+        if rest:
+            assert rest.endswith(b"\r\n\r\nok\n"), rest
 
 
 def test_unknown_path_404_and_methods():
@@ -188,7 +217,7 @@ def test_thousand_idle_connections():
 def test_connection_cap_sheds_oldest_idle():
     with Server(env={"MAX_CONNS": "8", "HEADER_TIMEOUT": "30"}) as s2:
         conns = [s2.connect() for _ in range(8)]
-        time.sleep(0.2)
+        wait_until(lambda: s2.open_sockets() >= 9, what="8 connections accepted")
         # a new client still gets an answer: the oldest idle one is shed
         assert s2.get("/healthz")[0] == 200
         assert closed_by_peer(conns[0], 2)
@@ -208,7 +237,7 @@ def test_startup_errors_name_the_variable():
 
     rc, out = run({"SLACK_SIGNING_SECRET": None})
     assert rc != 0 and "SLACK_SIGNING_SECRET" in out and len(out.strip().splitlines()) == 1
-    rc, out = run({"IMAGE_BASE": "a,,b"})  # optional (issue 9), but well formed when set
+    rc, out = run({"IMAGE_BASE": "https://r.example"})
     assert rc != 0 and "IMAGE_BASE" in out
     rc, out = run({"GITOPS_MANAGED": "maybe"})
     assert rc != 0 and "GITOPS_MANAGED" in out
@@ -227,6 +256,32 @@ def test_startup_errors_name_the_variable():
     assert SECRET not in out
 
 
+def test_startup_refuses_unusable_settings():
+    """Issue 12 item 9: each of these used to start a server that could never work."""
+    def run(env):
+        base = {"PATH": "/usr/bin:/bin", "LISTEN_ADDR": "127.0.0.1:0", "SLACK_SIGNING_SECRET": SECRET,
+                "KUBE_API_URL": "http://127.0.0.1:9", "SLACK_CA_FILE": "/etc/ssl/certs/ca-certificates.crt"}
+        base.update(env)
+        p = subprocess.run([BIN, "serve"], env=base, capture_output=True, timeout=10)
+        return p.returncode, p.stdout.decode() + p.stderr.decode()
+
+    for var, value in [("KUBE_API_URL", "http://bad host:99999"),
+                       ("RESPONSE_URL_HOSTS", "http://hooks.slack.com/"),
+                       ("IMAGE_BASE", "https://123456789.dkr.ecr.us-east-1.amazonaws.com"),
+                       ("ROLLOUT_TIMEOUT", "1800"),
+                       ("HTTPS_PROXY", "http://user:pa55word@proxy:3128")]:
+        rc, out = run({var: value})
+        assert rc != 0 and out.startswith(f"deploy-api: {var}"), (var, out)
+        assert "pa55word" not in out
+    rc, out = run({"ROLLOUT_TIMEOUT": "600", "JOB_TIMEOUT": "300"})
+    assert rc != 0 and "JOB_TIMEOUT" in out
+    with tempfile.NamedTemporaryFile("w", suffix=".policy") as f:
+        f.write("# only comments\n\n")
+        f.flush()
+        rc, out = run({"DEPLOY_POLICY_FILE": f.name})
+        assert rc != 0 and "DEPLOY_POLICY_FILE" in out and "no rules" in out
+
+
 def test_startup_line_redacts_secrets():
     logs = srv.logs()
     first = json.loads(logs[0])
@@ -234,7 +289,7 @@ def test_startup_line_redacts_secrets():
     assert first["listen"] == f"127.0.0.1:{srv.port}"
     assert "version" in first
     cfg = json.loads(first["config"])
-    assert cfg["signing_secret"] == "set"
+    assert cfg["slack_signing_secret"] == "set"
     assert all(SECRET not in line for line in logs)
 
 

@@ -26,6 +26,7 @@ from standins.ca import TestCA  # noqa: E402
 from standins.kube import FakeKube, strategic_merge  # noqa: E402
 from standins.proxy import ConnectProxy  # noqa: E402
 from standins.slack import FakeSlack  # noqa: E402
+from lib import wait_until  # noqa: E402
 
 KNAME = "kubernetes.default.svc"
 S = {}  # module state
@@ -481,8 +482,8 @@ def test_rollout_fail_and_stuck():
         assert d["status"]["observedGeneration"] == 2
         k.rollout_mode = "stuck"
         k.set_image("default", "bad", "bad", "b:3", wait=False)
-        time.sleep(0.3)
-        d = k.get_deployment("default", "bad")
+        d = wait_until(lambda: (lambda d: d["status"]["observedGeneration"] == 3 and d)(
+            k.get_deployment("default", "bad")), timeout=5, what="generation 3 observed")
         assert d["status"]["observedGeneration"] == 3
         assert d["status"]["updatedReplicas"] < d["spec"]["replicas"]
         try:
@@ -587,7 +588,6 @@ def test_fault_stall_blocks_nothing_else():
 
         th = threading.Thread(target=waiter)
         th.start()
-        time.sleep(0.1)
         assert "r" not in res  # still stalled
         t = time.monotonic()
     finally:

@@ -5,6 +5,7 @@
 #include "t.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 
 #include "config.h"
@@ -23,8 +24,6 @@ static const char *vars[] = {
     "MAX_JOBS",
     "ROLLOUT_TIMEOUT",
     "JOB_TIMEOUT",
-    "AUTO_ROLLBACK",
-    "GITOPS_MANAGED",
     "SLACK_SIGNING_SECRET",
     "SLACK_SIGNING_SECRET_FILE",
     "SLACK_VERIFICATION_TOKEN",
@@ -125,13 +124,8 @@ TEST(defaults_serve)
     CHECK_EQ(C.keepalive_timeout, KEEPALIVE_TIMEOUT_DEFAULT);
     CHECK_EQ(C.shutdown_grace, SHUTDOWN_GRACE_DEFAULT);
     CHECK_EQ(C.max_jobs, MAX_JOBS_DEFAULT);
-    CHECK_EQ(C.rollout_timeout, ROLLOUT_TIMEOUT_DEFAULT);
-    /* derived per deployment, so the job deadline follows the cap: the
-     * final post still lands inside a response_url's 30 minutes */
-    CHECK_EQ(C.job_timeout, ROLLOUT_TIMEOUT_CAP + JOB_DEADLINE_SLACK);
-    CHECK(C.job_timeout < 30 * 60);
-    CHECK_EQ(C.auto_rollback, 0);
-    CHECK_EQ(C.gitops_refuse, 0);
+    CHECK_EQ(C.rollout_timeout, 0); /* derived from the deployment */
+    CHECK_EQ(C.job_timeout, ROLLOUT_TIMEOUT_MAX + JOB_DEADLINE_SLACK);
     CHECK_EQ(C.signing_secret_len, strlen(SECRET));
     CHECK(C.signing_secret && strcmp(C.signing_secret, SECRET) == 0);
     CHECK(C.verification_token == NULL);
@@ -196,7 +190,7 @@ TEST(required_to_serve)
     CHECK_EQ(load(CONFIG_SERVE), -1);
     CHECK(names("SLACK_SIGNING_SECRET"));
     base();
-    unsetenv("IMAGE_BASE"); /* optional: an allow-list when set */
+    unsetenv("IMAGE_BASE"); /* optional: any repository the container already runs */
     CHECK_EQ(load(CONFIG_SERVE), 0);
     CHECK_STR(C.image_base, "");
     base();
@@ -230,10 +224,13 @@ TEST(integers)
         const char *var;
         long lo, hi;
     } ints[] = {
-        {"MAX_CONNS", 4, 65536},         {"HEADER_TIMEOUT", 1, 3600},
-        {"KEEPALIVE_TIMEOUT", 1, 3600},  {"SHUTDOWN_GRACE", 0, 3600},
-        {"MAX_JOBS", 1, MAX_JOBS_LIMIT}, {"ROLLOUT_TIMEOUT", 0, 86400},
-        {"AUTO_ROLLBACK", 0, 1},
+        {"MAX_CONNS", 4, 65536},
+        {"HEADER_TIMEOUT", 1, 3600},
+        {"KEEPALIVE_TIMEOUT", 1, 3600},
+        {"SHUTDOWN_GRACE", 0, 3600},
+        {"MAX_JOBS", 1, MAX_JOBS_LIMIT},
+        {"ROLLOUT_TIMEOUT", 0, ROLLOUT_TIMEOUT_MAX},
+        {"JOB_TIMEOUT", 0, JOB_TIMEOUT_MAX},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         const char *v = ints[i].var;
@@ -433,21 +430,18 @@ TEST(image_base)
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "reg\\x"));
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "reg\tx"));
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "reg\x01x"));
-    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "a,,b"));
-    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", ",a"));
-    CHECK(accepted(CONFIG_SERVE, "IMAGE_BASE", "a.example/team,b.example"));
-    CHECK(refused(CONFIG_SERVE, "GITOPS_MANAGED", "yes"));
-    CHECK(accepted(CONFIG_SERVE, "GITOPS_MANAGED", "refuse"));
-    CHECK(accepted(CONFIG_SERVE, "GITOPS_MANAGED", "warn"));
-    /* at the limit (511 bytes) and one past it */
-    char longv[513];
-    memset(longv, 'r', 511);
-    longv[511] = 0;
-    CHECK(accepted(CONFIG_SERVE, "IMAGE_BASE", longv));
+    char longv[600];
     memset(longv, 'r', sizeof longv - 1);
     longv[sizeof longv - 1] = 0;
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", longv));
     CHECK(accepted(CONFIG_SERVE, "IMAGE_BASE", "localhost:5000/team"));
+    /* A comma list of prefixes, normalized; never a URL. */
+    CHECK(accepted(CONFIG_SERVE, "IMAGE_BASE", " reg.example/a/ , ghcr.io/org,"));
+    CHECK_STR(C.image_base, "reg.example/a,ghcr.io/org");
+    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "https://reg.example/team"));
+    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "reg.example,http://x"));
+    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "reg.example//team"));
+    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "/team"));
 }
 
 /* A malformed ECR_BASE is reported under the name the operator set. */
@@ -615,6 +609,10 @@ TEST(https_proxy)
     CHECK(refused(CONFIG_SERVE, "HTTPS_PROXY", "proxy:3128"));
     CHECK(refused(CONFIG_SERVE, "HTTPS_PROXY", "socks5://proxy:1080"));
     CHECK(refused(CONFIG_SERVE, "HTTPS_PROXY", "https://user:" PROXY_PW "@proxy:3128"));
+    /* Credentials would be accepted here and then fail every job: refused. */
+    CHECK(refused(CONFIG_SERVE, "HTTPS_PROXY", "http://user:" PROXY_PW "@proxy:3128"));
+    CHECK(refused(CONFIG_SERVE, "HTTPS_PROXY", "http://proxy:99999"));
+    CHECK(refused(CONFIG_SERVE, "HTTPS_PROXY", "http://pro xy:3128"));
     base();
     setenv("https_proxy", "ftp://x", 1);
     CHECK_EQ(load(CONFIG_SERVE), -1);
@@ -627,7 +625,6 @@ TEST(secrets_never_shown)
 {
     base();
     setenv("SLACK_VERIFICATION_TOKEN", TOKEN, 1);
-    setenv("HTTPS_PROXY", "http://deploy:" PROXY_PW "@proxy:3128", 1);
     CHECK_EQ(load(CONFIG_SERVE), 0);
     char out[4096];
     struct jw w;
@@ -644,11 +641,18 @@ TEST(secrets_never_shown)
     struct json_tok toks[128];
     struct json_doc d;
     CHECK(json_parse(&d, out, (size_t)n, toks, 128) > 0);
-    CHECK(json_eq(&d, json_get(&d, 0, "signing_secret"), "set"));
-    CHECK(json_eq(&d, json_get(&d, 0, "verification_token"), "set"));
-    CHECK(json_eq(&d, json_get(&d, 0, "https_proxy"), "set"));
-    CHECK(json_eq(&d, json_get(&d, 0, "listen"), "0.0.0.0:5000"));
-    CHECK(json_eq(&d, json_get(&d, 0, "default_namespace"), "default"));
+    CHECK(json_eq(&d, json_get(&d, 0, "slack_signing_secret"), "set"));
+    CHECK(json_eq(&d, json_get(&d, 0, "slack_verification_token"), "set"));
+    CHECK(json_eq(&d, json_get(&d, 0, "listen_addr"), "0.0.0.0:5000"));
+    CHECK(json_eq(&d, json_get(&d, 0, "deploy_namespace"), "default"));
+    /* One member per setting of the table. */
+    for (size_t i = 0; i < config_nsettings; i++) {
+        char key[64];
+        size_t k = 0;
+        for (; config_settings[i].name[k]; k++) key[k] = (char)tolower(config_settings[i].name[k]);
+        key[k] = 0;
+        CHECK(json_get(&d, 0, key) > 0);
+    }
     CHECK_EQ(json_int_or(&d, json_get(&d, 0, "max_jobs"), -1), MAX_JOBS_DEFAULT);
     /* Unset secrets say so. */
     base();
@@ -660,8 +664,8 @@ TEST(secrets_never_shown)
     jw_obj_end(&w);
     n = jw_finish(&w);
     CHECK(n > 0 && json_parse(&d, out, (size_t)n, toks, 128) > 0);
-    CHECK(json_eq(&d, json_get(&d, 0, "signing_secret"), "unset"));
-    CHECK(json_eq(&d, json_get(&d, 0, "https_proxy"), "unset"));
+    CHECK(json_eq(&d, json_get(&d, 0, "slack_signing_secret"), "unset"));
+    CHECK(json_eq(&d, json_get(&d, 0, "https_proxy"), ""));
 
     /* Error paths with the secrets in the environment. */
     static const char *const bad[][2] = {
@@ -704,6 +708,86 @@ TEST(err_bounded)
     C.signing_secret = C.verification_token = NULL;
 }
 
+/* Issue 12 item 9: each of these started a server that could never work. */
+TEST(item9_unusable_settings_refused)
+{
+    CHECK(refused(CONFIG_SERVE, "KUBE_API_URL", "http://bad host:99999"));
+    CHECK(refused(CONFIG_SERVE, "KUBE_API_URL", "https://h:99999"));
+    CHECK(refused(CONFIG_SERVE, "RESPONSE_URL_HOSTS", "http://hooks.slack.com/"));
+    CHECK(refused(CONFIG_SERVE, "RESPONSE_URL_HOSTS", "hooks.slack.com,hooks.slack.com/x"));
+    CHECK(refused(CONFIG_SERVE, "RESPONSE_URL_HOSTS", " , "));
+    CHECK(accepted(CONFIG_SERVE, "RESPONSE_URL_HOSTS", "hooks.slack.com, 127.0.0.1:8443,[::1]:9"));
+    CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "https://123456789.dkr.ecr.us-east-1.amazonaws.com"));
+    CHECK(refused(CONFIG_SERVE, "HTTPS_PROXY", "http://u:" PROXY_PW "@proxy:3128"));
+    /* ROLLOUT_TIMEOUT past 28 minutes leaves no time to post within the
+     * 30 minutes a response_url lives. */
+    CHECK(accepted(CONFIG_SERVE, "ROLLOUT_TIMEOUT", "1680"));
+    CHECK(refused(CONFIG_SERVE, "ROLLOUT_TIMEOUT", "1681"));
+    CHECK(refused(CONFIG_SERVE, "ROLLOUT_TIMEOUT", "1800"));
+    /* JOB_TIMEOUT not longer than the rollout timeout. */
+    base();
+    setenv("ROLLOUT_TIMEOUT", "300", 1);
+    setenv("JOB_TIMEOUT", "300", 1);
+    CHECK_EQ(load(CONFIG_SERVE), -1);
+    CHECK(names("JOB_TIMEOUT"));
+    setenv("JOB_TIMEOUT", "301", 1);
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK_EQ(C.job_timeout, 301);
+    unsetenv("JOB_TIMEOUT");
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK_EQ(C.job_timeout, 300 + JOB_DEADLINE_SLACK);
+    CHECK_EQ(C.rollout_timeout, 300);
+}
+
+/* Read README.md's configuration table rows (from the repository root or
+ * from test/unit); the number of rows, -1 when the file is not found. */
+static int readme_rows(char rows[][512], int max)
+{
+    FILE *f = fopen("README.md", "r");
+    if (!f) f = fopen("../../README.md", "r");
+    if (!f) return -1;
+    char line[1024];
+    int n = 0, in = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (strcmp(line, "| variable | default | meaning |") == 0) {
+            in = 1;
+            continue;
+        }
+        if (!in || strncmp(line, "|---", 4) == 0) continue;
+        if (line[0] != '|') break;
+        if (n < max) snprintf(rows[n], 512, "%s", line);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* README's configuration table is the settings table, row for row: a
+ * setting added to one and not the other fails here (the expected rows are
+ * printed, ready to paste). */
+TEST(readme_table_is_the_settings_table)
+{
+    static char rows[64][512];
+    int n = readme_rows(rows, 64);
+    CHECK(n > 0);
+    int same = n == (int)config_nsettings;
+    for (size_t i = 0; same && i < config_nsettings; i++) {
+        char want[512];
+        CHECK(config_doc_row(&config_settings[i], want, sizeof want) > 0);
+        same = strcmp(want, rows[i]) == 0;
+    }
+    if (!same) {
+        printf("    README.md's configuration table should read:\n");
+        for (size_t i = 0; i < config_nsettings; i++) {
+            char want[512];
+            config_doc_row(&config_settings[i], want, sizeof want);
+            printf("%s\n", want);
+        }
+    }
+    CHECK(same);
+}
+
 int main(void)
 {
     RUN(defaults_serve);
@@ -724,5 +808,7 @@ int main(void)
     RUN(https_proxy);
     RUN(secrets_never_shown);
     RUN(err_bounded);
+    RUN(item9_unusable_settings_refused);
+    RUN(readme_table_is_the_settings_table);
     return t_done();
 }

@@ -434,7 +434,11 @@ TEST(change_cause)
                  "#deploys (C0DEPLOY)");
     struct kube_actor nl = {"U1", "evil\nname\r\t", NULL, NULL, NULL};
     kdoc_change_cause(c, sizeof c, &nl, "x");
-    CHECK_STR(c, "deploy-api: evil name   (U1) x");
+    CHECK_STR(c, "deploy-api: evilname (U1) x"); /* controls removed from names */
+    /* A right-to-left override in a name cannot reorder the user id after it. */
+    struct kube_actor bidi = {"U1", "mallory\xe2\x80\xae)1U( ecila", "C1", "ops\xe2\x81\xa6", NULL};
+    kdoc_change_cause(c, sizeof c, &bidi, "x");
+    CHECK_STR(c, "deploy-api: mallory)1U( ecila (U1) x from #ops (C1)");
     setenv("USER", "alice", 1);
     kdoc_change_cause(c, sizeof c, NULL, "set a=b");
     CHECK_STR(c, "deploy-api: alice (cli) set a=b");

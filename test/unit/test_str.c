@@ -173,6 +173,63 @@ TEST(to_ulong_small_max)
     CHECK_EQ(to_ulong("9", 1, &v), -1);
 }
 
+/* str_clean_name into a guarded buffer of cap bytes; the result (static). */
+static const char *clean(const char *in, size_t cap)
+{
+    static char out[256], fill[256];
+    memset(fill, 'x', sizeof fill);
+    char *g = t_guard(fill, cap);
+    size_t inlen = in ? strlen(in) + 1 : 0;
+    char *gin = in ? t_guard(in, inlen) : NULL; /* an over-read faults */
+    size_t n = str_clean_name(g, cap, gin);
+    CHECK(n < cap && strlen(g) == n);
+    memcpy(out, g, n + 1);
+    t_unguard(g, cap);
+    if (gin) t_unguard(gin, inlen);
+    return out;
+}
+
+/* Issue 12 item 12: names lose C0/C1 controls, DEL, the bidi controls and
+ * bytes that are not UTF-8; other text (accents, CJK, emoji) is kept. */
+TEST(clean_name)
+{
+    CHECK_STR(clean("alice", 64), "alice");
+    CHECK_STR(clean(NULL, 8), "");
+    CHECK_STR(clean("a\nb\r\tc\x7f\x1b[31m", 64), "abc[31m");
+    CHECK_STR(clean("mallory\xe2\x80\xae)1U(", 64), "mallory)1U(");                   /* U+202E */
+    CHECK_STR(clean("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad", 64), "");     /* 202A-D */
+    CHECK_STR(clean("x\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9y", 64), "xy"); /* 2066-9 */
+    CHECK_STR(clean("l\xe2\x80\x8er\xe2\x80\x8f\xd8\x9c", 64), "lr"); /* LRM RLM ALM */
+    CHECK_STR(clean("c1\xc2\x85\xc2\x9f.", 64), "c1.");               /* NEL, U+009F */
+    CHECK_STR(clean("Jos\xc3\xa9 \xe5\xb1\xb1 \xf0\x9f\x9a\x80", 64),
+              "Jos\xc3\xa9 \xe5\xb1\xb1 \xf0\x9f\x9a\x80");
+    /* Not UTF-8: overlong, surrogate, truncated, stray continuation, > U+10FFFF. */
+    CHECK_STR(clean("a\xc0\xaf"
+                    "b",
+                    64),
+              "ab");
+    CHECK_STR(clean("a\xed\xa0\x80"
+                    "b",
+                    64),
+              "ab");
+    CHECK_STR(clean("a\xe2\x80", 64), "a");
+    CHECK_STR(clean("a\x80\xbf"
+                    "b",
+                    64),
+              "ab");
+    CHECK_STR(clean("a\xf4\x90\x80\x80"
+                    "b",
+                    64),
+              "ab");
+    CHECK_STR(clean("a\xe2\x80\xae", 64), "a");
+    /* The bound: cut at a character boundary, never inside one. */
+    CHECK_STR(clean("abc", 4), "abc");
+    CHECK_STR(clean("abcd", 4), "abc");
+    CHECK_STR(clean("ab\xc3\xa9", 4), "ab");
+    CHECK_STR(clean("ab\xc3\xa9", 5), "ab\xc3\xa9");
+    CHECK_STR(clean("x", 1), "");
+}
+
 int main(void)
 {
     RUN(eq);
@@ -183,5 +240,6 @@ int main(void)
     RUN(to_ulong_syntax);
     RUN(to_ulong_bounds);
     RUN(to_ulong_small_max);
+    RUN(clean_name);
     return t_done();
 }

@@ -225,7 +225,7 @@ static pid_t fx_pid = -1;
 static int fx_in = -1;
 static char fx_dir[] = "/tmp/test_tls.XXXXXX";
 static struct tls_anchors fx_ca;
-static int p_ok, p_expired, p_other, p_hang, p_plain, p_proxy, p_refused;
+static int p_ok, p_expired, p_other, p_hang, p_plain, p_proxy, p_refused, p_clientauth, p_codesign;
 
 static int fx_out = -1;
 
@@ -278,9 +278,9 @@ static int fixture_wait(void)
     struct {
         const char *name;
         int *port;
-    } m[] = {{"ok ", &p_ok},          {"expired ", &p_expired}, {"other ", &p_other},
-             {"hang ", &p_hang},      {"plain ", &p_plain},     {"proxy ", &p_proxy},
-             {"refused ", &p_refused}};
+    } m[] = {{"ok ", &p_ok},           {"expired ", &p_expired},       {"other ", &p_other},
+             {"hang ", &p_hang},       {"plain ", &p_plain},           {"proxy ", &p_proxy},
+             {"refused ", &p_refused}, {"clientauth ", &p_clientauth}, {"codesign ", &p_codesign}};
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         char *l = strstr(buf, m[i].name);
         if (!l) return -1;
@@ -306,6 +306,17 @@ static void fixture_stop(void)
 }
 
 static struct httpc_resp resp;
+
+static void fixture_append(void *ctx, const void *data, size_t len)
+{
+    struct {
+        unsigned char *p;
+        size_t n, cap;
+    } *o = ctx;
+    if (len > o->cap - o->n) len = o->cap - o->n;
+    memcpy(o->p + o->n, data, len);
+    o->n += len;
+}
 
 /* One request; returns httpc_do's result, the response in resp, err. */
 static int get(const char *method, const char *scheme, int port, const char *path,
@@ -372,6 +383,75 @@ TEST(live_verify_failures)
     struct httpc_opts o = {&none, KDS, NULL, NULL, 3};
     CHECK_EQ(httpc_do(&o, "GET", &u, NULL, NULL, 0, 100, &resp, err, sizeof err), -1);
     CHECK_STR(err, "no trust anchors");
+}
+
+/* Issue 12 item 7: the right name, the right CA, the wrong purpose. */
+TEST(live_eku_refused)
+{
+    CHECK_EQ(get("GET", "https", p_clientauth, "/cl", KDS, NULL, NULL, 3, 1000), -1);
+    CHECK_STR(err, "certificate not issued for TLS servers (Extended Key Usage lacks serverAuth)");
+    CHECK_EQ(get("GET", "https", p_codesign, "/cl", KDS, NULL, NULL, 3, 1000), -1);
+    CHECK_STR(err, "certificate not issued for TLS servers (Extended Key Usage lacks serverAuth)");
+    /* serverAuth (the ok server) still passes: see live_success. */
+    CHECK_EQ(get("GET", "https", p_ok, "/cl", KDS, NULL, NULL, 3, 1000), 0);
+}
+
+/* The DER of the first certificate in the fixture's PEM file name.pem. */
+static size_t fixture_der(const char *name, unsigned char *der, size_t cap)
+{
+    char path[600], *pem = NULL;
+    snprintf(path, sizeof path, "%s/%s.pem", fx_dir, name);
+    FILE *f = fopen(path, "r");
+    size_t n = 0, len = 0;
+    if (!f) return 0;
+    pem = malloc(65536);
+    if (pem) len = fread(pem, 1, 65535, f);
+    fclose(f);
+    br_pem_decoder_context pc;
+    br_pem_decoder_init(&pc);
+    struct {
+        unsigned char *p;
+        size_t n, cap;
+    } out = {der, 0, cap};
+    for (size_t off = 0; pem && off < len;) {
+        off += br_pem_decoder_push(&pc, pem + off, len - off);
+        int ev = br_pem_decoder_event(&pc);
+        if (ev == BR_PEM_BEGIN_OBJ) br_pem_decoder_setdest(&pc, fixture_append, &out);
+        if (ev == BR_PEM_END_OBJ) {
+            n = out.n;
+            break;
+        }
+    }
+    free(pem);
+    return n;
+}
+
+TEST(eku_parse)
+{
+    static unsigned char der[8192];
+    size_t n;
+    CHECK((n = fixture_der("srv", der, sizeof der)) > 0);
+    CHECK_EQ(tls_eku_server_ok(der, n), 1); /* serverAuth */
+    CHECK((n = fixture_der("cli", der, sizeof der)) > 0);
+    CHECK_EQ(tls_eku_server_ok(der, n), 0); /* clientAuth only */
+    /* Every truncation of it is unreadable or refused, never allowed; read
+     * from right before an unmapped page. */
+    for (size_t k = 0; k < n; k++) {
+        unsigned char *g = t_guard(der, k);
+        int r = tls_eku_server_ok(g, k);
+        t_unguard(g, k);
+        if (r == 1) printf("    prefix %zu allowed\n", k);
+        CHECK(r != 1);
+    }
+    CHECK((n = fixture_der("code", der, sizeof der)) > 0);
+    CHECK_EQ(tls_eku_server_ok(der, n), 0); /* codeSigning only */
+    CHECK((n = fixture_der("exp", der, sizeof der)) > 0);
+    CHECK_EQ(tls_eku_server_ok(der, n), 1); /* no EKU at all */
+    CHECK((n = fixture_der("ca", der, sizeof der)) > 0);
+    CHECK_EQ(tls_eku_server_ok(der, n), 1);
+    CHECK_EQ(tls_eku_server_ok(NULL, 0), -1);
+    CHECK_EQ(tls_eku_server_ok((const unsigned char *)"\x30\x84\xff\xff\xff\xff", 6), -1);
+    CHECK_EQ(tls_eku_server_ok((const unsigned char *)"\x31\x00", 2), -1);
 }
 
 TEST(live_socket_errors)
@@ -580,6 +660,8 @@ int main(void)
     if (fixture_ok) {
         RUN(live_success);
         RUN(live_verify_failures);
+        RUN(live_eku_refused);
+        RUN(eku_parse);
         RUN(live_socket_errors);
         RUN(live_bodies);
         RUN(live_request_head);

@@ -12,6 +12,8 @@ followed by "ready":
   hang     accepts TCP and never answers
   refused  a port nobody listens on
   plain    plain HTTP, same paths as ok
+  clientauth  TLS, certificate for the right name whose EKU is clientAuth only
+  codesign    TLS, the same with EKU codeSigning only
   proxy    HTTP proxy: CONNECT to any host goes to 127.0.0.1 (port 1 is
            refused with 403); absolute-form GETs are answered by the proxy
 
@@ -58,6 +60,17 @@ def make_certs():
     sh("openssl", "x509", "-req", "-in", "oth.csr", "-CA", "other-ca.pem", "-CAkey",
        "other.key", "-CAcreateserial", "-out", "oth.pem", "-days", "2", "-extfile", "ext.cnf",
        "-extensions", "ext")
+    # Certificates for the right name, the right CA, issued for other purposes.
+    for name, eku in (("cli", "clientAuth"), ("code", "codeSigning")):
+        with open(os.path.join(D, name + ".cnf"), "w") as f:
+            f.write("[ext]\nsubjectAltName=DNS:kubernetes.default.svc,DNS:localhost\n"
+                    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n"
+                    "extendedKeyUsage=%s\n" % eku)
+        sh("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=kubernetes.default.svc")
+        sh("openssl", "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+           "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".cnf",
+           "-extensions", "ext")
     # An expired certificate needs explicit dates: "openssl ca" takes them.
     with open(os.path.join(D, "ca.cnf"), "w") as f:
         f.write("[ca]\ndefault_ca=c\n[c]\ndatabase=index.txt\nnew_certs_dir=.\n"
@@ -251,6 +264,8 @@ def main():
         "ok": lambda c: serve_http(c, ctx_for("srv")),
         "expired": lambda c: serve_http(c, ctx_for("exp")),
         "other": lambda c: serve_http(c, ctx_for("oth")),
+        "clientauth": lambda c: serve_http(c, ctx_for("cli")),
+        "codesign": lambda c: serve_http(c, ctx_for("code")),
         "hang": lambda c: hung.append(c),
         "plain": lambda c: serve_http(c, None),
         "proxy": serve_proxy,
