@@ -223,13 +223,15 @@ static int deploy_patch(struct kapi_job *j, const char *ns, const char *name, co
             kdoc_deploy_free(pd);
             return -1;
         }
-        announce(j->k, pl, ns, name, res);
         *prev = pd->revision;
         if (strcmp(pl->cur, res->image) == 0 && pl->inits_set) {
+            /* nothing to change: public only when there is a rollout to follow */
             int rc = already_set(pd, ns, name, pl, res);
             if (rc <= 0) kdoc_deploy_free(pd);
+            if (rc == 1) announce(j->k, pl, ns, name, res);
             return rc;
         }
+        announce(j->k, pl, ns, name, res);
         long long gen0 = pd->generation;
         kdoc_deploy_free(pd);
         if (send_set_image(j, path, pl, who, &r, res) < 0) return -1;

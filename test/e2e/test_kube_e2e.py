@@ -174,6 +174,8 @@ def test_deploy_success_matches_kubectl_set_image():
 def test_same_version_reported_no_patch():
     j = run("svc-same 1.3")
     assert "is already running 1.3 (registry.example/svc-same:1.3, revision 1)" in j.text, j.text
+    # nothing changed: the answer is only for the one who asked (issue 14)
+    assert [p["json"]["response_type"] for p in j.posts] == ["ephemeral"], j.posts
     assert patches("svc-same") == []
     assert j.end["result"] == "ok" and j.end["reply"] == "delivered"
 
