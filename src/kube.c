@@ -98,11 +98,15 @@ static int plan_deploy(const struct kube_cfg *k, const struct kdeploy *d, const 
     kimage_version(p->cur, p->from, sizeof p->from);
     kimage_version(res->image, p->to, sizeof p->to);
     p->inits_set = 1;
-    for (int i = 0; i < d->ninit && p->ninit < KUBE_INIT_MAX; i++) {
+    for (int i = 0; i < d->ninit; i++) {
         const struct kdoc_container *c = &d->init[i];
-        if (!c->name_ok || !kimage_same_repo(c->image, p->cur) ||
+        if (!c->name_ok || !kimage_same_repo(c->image, p->cur)) continue;
+        if (p->ninit == KUBE_INIT_MAX ||
             str_copy(p->init[p->ninit], sizeof p->init[0], c->name) < 0)
-            continue;
+            return kapi_fail(res,
+                             "%s/%s: more than %d init containers run %s, or one's name is "
+                             "too long; set the image with kubectl",
+                             ns, name, KUBE_INIT_MAX, repo);
         p->initp[p->ninit] = p->init[p->ninit];
         p->ninit++;
         if (strcmp(c->image, res->image) != 0) p->inits_set = 0;
@@ -140,7 +144,7 @@ static int send_set_image(struct kapi_job *j, const char *path, const struct pla
                           const struct kube_actor *who, struct httpc_resp *r,
                           struct kube_result *res)
 {
-    char err[600], cause[KUBE_CAUSE_MAX], what[IMAGE_MAX + 300], patch[8192];
+    char err[600], cause[KUBE_CAUSE_MAX], what[IMAGE_MAX + 300], patch[16384];
     snprintf(what, sizeof what, "set %s=%s%s", pl->cname, res->image,
              pl->ninit ? " (and its init containers)" : "");
     kdoc_change_cause(cause, sizeof cause, who, what);

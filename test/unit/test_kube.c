@@ -1358,6 +1358,50 @@ TEST(deploy_already_set_and_paused)
     fake_teardown();
 }
 
+/* A deployment "web" whose n init containers all run r/web:1.3. */
+static char *inits_dep(char *buf, size_t cap, int n, long gen)
+{
+    struct sb b;
+    sb_init(&b, buf, cap);
+    sb_add(&b,
+           "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"generation\":%ld,"
+           "\"annotations\":{\"deployment.kubernetes.io/revision\":\"4\"}},\"spec\":{"
+           "\"template\":{\"spec\":{\"initContainers\":[",
+           gen);
+    for (int i = 0; i < n; i++)
+        sb_add(&b, "%s{\"name\":\"init-%d-%s\",\"image\":\"r/web:%s\"}", i ? "," : "", i,
+               "padded-to-a-long-container-name-of-sixty-three-bytes-xx", gen > 1 ? "1.4" : "1.3");
+    sb_add(&b,
+           "],\"containers\":[{\"name\":\"web\",\"image\":\"r/web:%s\"}]}}},"
+           "\"status\":{\"observedGeneration\":%ld,\"replicas\":1,\"updatedReplicas\":1,"
+           "\"availableReplicas\":1}}",
+           gen > 1 ? "1.4" : "1.3", gen);
+    return buf;
+}
+
+/* KUBE_INIT_MAX init containers of the same repository move in one PATCH;
+ * one more is refused before any PATCH. */
+TEST(deploy_init_containers_at_the_limit)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    static char d0[32768], d1[32768];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, inits_dep(d0, sizeof d0, KUBE_INIT_MAX, 1));
+    add("PATCH", "/deployments/web", 200, inits_dep(d1, sizeof d1, KUBE_INIT_MAX, 2));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK(strstr(last_body, "\"name\":\"init-15-") != NULL);
+    CHECK(strstr(r.text, "with init container init-0-") != NULL);
+    fake_teardown();
+
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, inits_dep(d0, sizeof d0, KUBE_INIT_MAX + 1, 1));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_STR(r.text, "default/web: more than 16 init containers run r/web, or one's name is too "
+                      "long; set the image with kubectl");
+    fake_teardown(); /* no PATCH */
+}
+
 /* ROLLOUT_TIMEOUT unset: progressDeadlineSeconds + margin, capped. */
 TEST(rollout_timeout_derived)
 {
@@ -1504,6 +1548,7 @@ int main(void)
     RUN(deploy_replaced);
     RUN(deploy_already_set_and_paused);
     RUN(rollout_timeout_derived);
+    RUN(deploy_init_containers_at_the_limit);
     RUN(status_and_history_flows);
     RUN(rollback_flow);
     return t_done();
