@@ -107,7 +107,10 @@ void audit_drain(int timeout_ms)
 /* One line per write(2) where the reader keeps up, so it never sees half a record. */
 static void emit(struct jw *w)
 {
-    if (jw_finish(w) < 0) return;
+    if (jw_finish(w) < 0) { /* too long for its buffer: dropped whole, and counted */
+        audit_lines_dropped++;
+        return;
+    }
     w->buf[w->len] = '\n';
     put_line(w->buf, w->len + 1);
 }
@@ -117,22 +120,24 @@ static void kopt(struct jw *w, const char *k, const char *v)
     if (v) jw_kstr(w, k, v);
 }
 
-/* Start a line: {"ts": now, key: val, ... (one byte kept for the newline). */
-static void line_begin(struct jw *w, char *buf, size_t cap, const char *key, const char *val)
+/* Start a line: {"ts": now, "level": level, "log": log, ... (one byte
+ * kept for the newline). Every line, audit or not, starts this way. */
+static void line_begin(struct jw *w, char *buf, size_t cap, const char *level, const char *log)
 {
     char ts[40];
     audit_now(ts, sizeof ts);
     jw_init(w, buf, cap - 1);
     jw_obj_begin(w);
     jw_kstr(w, "ts", ts);
-    jw_kstr(w, key, val);
+    jw_kstr(w, "level", level);
+    jw_kstr(w, "log", log);
 }
 
 void audit_write(const struct audit *a)
 {
     char buf[4096];
     struct jw w;
-    line_begin(&w, buf, sizeof buf, "log", "audit");
+    line_begin(&w, buf, sizeof buf, "info", "audit");
     kopt(&w, "event", a->event);
     kopt(&w, "team_id", a->team_id);
     kopt(&w, "user_id", a->user_id);
@@ -153,20 +158,37 @@ void audit_write(const struct audit *a)
     emit(&w);
 }
 
-void log_line(const char *level, const char *msg, ...)
+static void vlog(const char *level, const char *msg, const char *jkey, const char *json, va_list ap)
 {
-    char buf[4096];
+    char buf[8192]; /* room for the startup configuration (4 KiB) and the rest */
     struct jw w;
-    line_begin(&w, buf, sizeof buf, "level", level);
+    line_begin(&w, buf, sizeof buf, level, "server");
     jw_kstr(&w, "msg", msg);
-    va_list ap;
-    va_start(ap, msg);
     const char *k;
     while ((k = va_arg(ap, const char *))) {
         const char *v = va_arg(ap, const char *);
         kopt(&w, k, v);
     }
-    va_end(ap);
+    if (jkey && json) {
+        jw_key(&w, jkey);
+        jw_raw(&w, json, strlen(json));
+    }
     jw_obj_end(&w);
     emit(&w);
+}
+
+void log_line(const char *level, const char *msg, ...)
+{
+    va_list ap;
+    va_start(ap, msg);
+    vlog(level, msg, NULL, NULL, ap);
+    va_end(ap);
+}
+
+void log_json(const char *level, const char *msg, const char *key, const char *json, ...)
+{
+    va_list ap;
+    va_start(ap, json);
+    vlog(level, msg, key, json, ap);
+    va_end(ap);
 }

@@ -1,5 +1,8 @@
-/* Logs and the audit trail: one JSON object per line on stdout. Only the
- * parent writes here, so lines never interleave. */
+/* Logs and the audit trail: one JSON object per line on stdout, each
+ * starting {"ts": RFC 3339 UTC, "level": "info"|"warn"|"error", "log":
+ * "audit"|"server", ...}: audit lines say who did what (level info), server
+ * lines what the service itself does. Only the parent writes here, so
+ * lines never interleave. */
 #ifndef AUDIT_H
 #define AUDIT_H
 
@@ -21,10 +24,15 @@ struct audit {
 
 /* Write one audit line; NULL fields are left out. */
 void audit_write(const struct audit *a);
-/* Write a log line {"ts","level","msg"} plus optional key/value string pairs
- * (NULL-terminated list: key, value, key, value, ..., NULL). */
+/* Write a server line {"ts","level","log":"server","msg"} plus optional
+ * key/value string pairs (NULL-terminated list: key, value, ..., NULL; a NULL
+ * value leaves its key out). */
 void log_line(const char *level, const char *msg, ...);
-/* Lines dropped because stdout's reader fell AUDIT_QUEUE bytes behind. */
+/* log_line with one more member, key: json, where json is a complete JSON
+ * value written by jw (the startup configuration object), put in as is. */
+void log_json(const char *level, const char *msg, const char *key, const char *json, ...);
+/* Lines dropped because stdout's reader fell AUDIT_QUEUE bytes behind, or
+ * because one did not fit its line buffer (never written cut). */
 extern unsigned long long audit_lines_dropped;
 /* 1 while lines wait for stdout to take them. */
 int audit_pending(void);

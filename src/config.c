@@ -14,6 +14,7 @@
 #include "httpc.h"
 #include "json.h"
 #include "k8sname.h"
+#include "proxies.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -89,6 +90,12 @@ static int ok_response_host(char *v, char *why, size_t whylen)
     return -1;
 }
 
+static int ok_cidr(char *v, char *why, size_t whylen)
+{
+    if (proxies_cidr_ok(v, strlen(v))) return 0;
+    return why_is(why, whylen, "not an address or CIDR (10.0.0.0/8, fd00::/8)");
+}
+
 /* One repository prefix: registry host[:port] and path, no scheme, tag or
  * digest; trailing '/' dropped. */
 static int image_prefix_ok(char *v, size_t n)
@@ -98,6 +105,15 @@ static int image_prefix_ok(char *v, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!isalnum((unsigned char)v[i]) && !strchr("._-:/", v[i])) return 0;
     return 1;
+}
+
+/* POD_NAME: the Lease holder identity; printable, no blanks. */
+static int ok_pod_name(char *v, char *why, size_t whylen)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == 0x7f)
+            return why_is(why, whylen, "must not hold spaces or control characters");
+    return 0;
 }
 
 /* IMAGE_BASE: a comma list of prefixes, rewritten as "a,b" without blanks. */
@@ -226,6 +242,20 @@ const struct setting config_settings[] = {
     {"GITOPS_MANAGED", .kind = SETTING_TEXT, FIELD(gitops_managed), .def = "warn", .ok = ok_gitops,
      .meaning = "a deployment managed by Argo CD, Flux or Helm: `warn` deploys and says it may be "
                 "reverted, `refuse` refuses"},
+    {"TRUSTED_PROXIES", .kind = SETTING_TEXT, FIELD(trusted_proxies), .ok = ok_cidr,
+     .flags = SETTING_EACH,
+     .meaning = "comma list of CIDRs (the ingress controller's pods); from these peers the audit "
+                "also records `client`, the last untrusted address in `X-Forwarded-For`"},
+    {"LEASE_NAMESPACE", .kind = SETTING_TEXT, FIELD(lease_namespace), .ok = ok_namespace,
+     .doc_default = "the pod's namespace (the service account's `namespace` file beside "
+                    "`KUBE_TOKEN_FILE`)",
+     .meaning = "where the per-target lock Leases live (taken by the job child, so the lock "
+                "holds across replicas); unset outside a cluster: locks stay in-process"},
+    {"POD_NAME", .kind = SETTING_TEXT, FIELD(pod_name), .ok = ok_pod_name,
+     .doc_default = "the hostname",
+     .meaning = "the Lease holder identity (set from the downward API)"},
+    {"LEASE_DURATION", INT(lease_duration, 3, 3600), .def = "60",
+     .meaning = "seconds a lock Lease outlives a pod that died; renewed every third of it"},
     {"MAX_JOBS", INT(max_jobs, 1, MAX_JOBS_LIMIT), .def = "16",
      .meaning = "concurrent jobs; beyond that the ack says \"busy\""},
     {"MAX_CONNS", INT(max_conns, 4, 65536), .def = "1024",
@@ -404,6 +434,38 @@ static int default_api_url(struct config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* LEASE_NAMESPACE unset: the service account's namespace file beside the
+ * token (in a pod, the pod's namespace; elsewhere usually absent, and the
+ * lock stays in-process). POD_NAME unset: the hostname. */
+static int lease_defaults(struct config *c, char *err, size_t errlen)
+{
+    char path[sizeof c->kube_token_file + 16], buf[K8S_NS_MAX + 2];
+    const char *slash = strrchr(c->kube_token_file, '/');
+    int fd = -1;
+    if (!c->lease_namespace[0] && slash) {
+        snprintf(path, sizeof path, "%.*s/namespace", (int)(slash - c->kube_token_file),
+                 c->kube_token_file);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+        buf[n > 0 ? n : 0] = 0;
+        if (!k8sname_ns_ok(buf, strlen(buf)))
+            return fail(err, errlen, "LEASE_NAMESPACE",
+                        "unset, and the service account's namespace file holds no namespace");
+        strcpy(c->lease_namespace, buf);
+    }
+    if (!c->pod_name[0]) {
+        if (gethostname(buf, sizeof buf) < 0) buf[0] = 0;
+        buf[sizeof buf - 1] = 0;
+        if (!buf[0]) return fail(err, errlen, "POD_NAME", "unset, and there is no hostname");
+        str_copy(c->pod_name, sizeof c->pod_name, buf);
+    }
+    return 0;
+}
+
 /* What one setting cannot check alone. */
 static int check_relations(struct config *c, enum config_mode mode, char *err, size_t errlen)
 {
@@ -426,6 +488,7 @@ static int check_relations(struct config *c, enum config_mode mode, char *err, s
             err, errlen, "DEPLOY_NAMESPACES",
             "must include DEPLOY_NAMESPACE, or targets without a namespace are all refused");
     if (!c->kube_api_url[0] && default_api_url(c, err, errlen) < 0) return -1;
+    if (lease_defaults(c, err, errlen) < 0) return -1;
     /* A derived rollout timeout may reach ROLLOUT_TIMEOUT_MAX. */
     int rollout = c->rollout_timeout ? c->rollout_timeout : ROLLOUT_TIMEOUT_MAX;
     if (!c->job_timeout) c->job_timeout = rollout + JOB_DEADLINE_SLACK;

@@ -46,6 +46,11 @@ struct config {
     int auto_rollback;      /* AUTO_ROLLBACK=1: a failed deploy is rolled back */
     char gitops_managed[8]; /* GITOPS_MANAGED: "warn" or "refuse" */
 
+    /* the lock across replicas (lease.h) */
+    char lease_namespace[K8S_NS_MAX + 1]; /* "" outside a cluster: locks stay in-process */
+    char pod_name[254];                   /* POD_NAME, else the hostname: the Lease holder */
+    int lease_duration;                   /* LEASE_DURATION s; renewed every third */
+
     /* egress */
     char https_proxy[512]; /* http://host:port, never with credentials */
     char no_proxy[512];

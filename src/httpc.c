@@ -483,6 +483,42 @@ int httpc_err_broken(enum httpc_err e)
     return e == HTTPC_RESET || e == HTTPC_TRUNCATED || e == HTTPC_PROTOCOL;
 }
 
+void httpc_explain(enum httpc_err e, const char *service, const struct url *u, const char *detail,
+                   char *out, size_t cap)
+{
+    char at[300];
+    snprintf(at, sizeof at, strchr(u->host, ':') ? "%s at [%s]:%s" : "%s at %s:%s", service,
+             u->host, u->port);
+    const char *pre = "request to ", *post = " failed";
+    switch (e) {
+    case HTTPC_RESOLVE:
+    case HTTPC_CONNECT:
+    case HTTPC_TIMEOUT:
+        pre = "cannot connect to ", post = "";
+        break;
+    case HTTPC_TLS:
+        pre = "TLS handshake with ";
+        break;
+    case HTTPC_PROXY:
+        pre = "the HTTPS proxy did not open the way to ", post = "";
+        break;
+    case HTTPC_RESET:
+    case HTTPC_TRUNCATED:
+    case HTTPC_PROTOCOL:
+        pre = "", post = " broke off its answer";
+        break;
+    case HTTPC_TOO_BIG:
+        pre = "", post = " sent too large an answer";
+        break;
+    case HTTPC_UNSUPPORTED:
+        pre = "", post = " sent an answer deploy-api does not handle";
+        break;
+    default:
+        break;
+    }
+    snprintf(out, cap, "%s%s%s: %s", pre, at, post, detail && *detail ? detail : "unknown error");
+}
+
 enum httpc_err httpc_last_error(void)
 {
     return last_err;

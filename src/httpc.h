@@ -51,6 +51,16 @@ enum httpc_err {
  * TRUNCATED, PROTOCOL): the failures worth another GET. */
 int httpc_err_broken(enum httpc_err e);
 
+/* A failure worded by what failed, the one place that chooses the words:
+ * "cannot connect to SERVICE at HOST:PORT: DETAIL" (resolve, connect,
+ * timeout), "TLS handshake with SERVICE at HOST:PORT failed: DETAIL" (the
+ * server was reached; DETAIL says why: certificate not trusted, name
+ * mismatch, alert), "the proxy ... ", "SERVICE at HOST:PORT broke off its
+ * answer: DETAIL", ... service is a noun phrase ("the Kubernetes API"),
+ * detail the err text of the failed call. An IPv6 host is bracketed. */
+void httpc_explain(enum httpc_err e, const char *service, const struct url *u, const char *detail,
+                   char *out, size_t cap);
+
 /* The failure of the last httpc_open, httpc_read_line or httpc_do call of
  * this process (HTTPC_OK after a success), like BearSSL's last_error. */
 enum httpc_err httpc_last_error(void);

@@ -24,12 +24,13 @@ struct job_record {
     char image[IMAGE_MAX]; /* JOB_REC_RESULT: the image the deployment now runs, or "" */
     char error[512];       /* JOB_REC_RESULT: why it failed, or "" */
     char reply[512];       /* JOB_REC_REPLY: "delivered" or "failed: why" */
+    int rollout;           /* JOB_REC_RESULT: enum rollout_result (metrics.h), 0 none */
 };
 
 /* What a job is about: copied into the table, inherited by the child. */
 struct job_spec {
     int verb;  /* enum cmd_verb */
-    int locks; /* 1 for deploy/rollback: one at a time per target */
+    int locks; /* 1 for deploy/rollback/restart: one at a time per target */
     char ns[K8S_NS_MAX + 1];
     char name[K8S_NAME_MAX + 1];
     char target[JOB_TARGET_MAX]; /* "ns/name", the lock key */
@@ -39,6 +40,7 @@ struct job_spec {
     char team_id[SLACK_ID_MAX + 1], user_id[SLACK_ID_MAX + 1], channel_id[SLACK_ID_MAX + 1];
     char user_name[SLACK_NAME_MAX + 1], channel_name[SLACK_NAME_MAX + 1];
     char response_url[RESPONSE_URL_MAX + 1];
+    char peer[64], client[64]; /* where the request came from, for the job's audit lines */
 };
 
 struct job {

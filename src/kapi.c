@@ -185,8 +185,7 @@ int kapi_request(struct kapi_job *j, const char *method, const char *path, const
                 hook_sleep_ms(retry_wait_ms(-1, tries));
                 continue;
             }
-            snprintf(err, errlen, "cannot reach the Kubernetes API at %.255s: %.300s",
-                     j->k->api.host, e);
+            httpc_explain(resp->error, "the Kubernetes API", &u, e, err, errlen);
             return -1;
         }
         if (resp->status == 401 && !reauth && j->k->token_file) {

@@ -44,7 +44,7 @@ static int follow(struct kapi_job *j, const char *ns, const char *name, const st
                   const char *done, const char *fail, struct kube_result *res)
 {
     struct rollout f;
-    rollout_follow(j, ns, name, d, &f);
+    rollout_follow(j, ns, name, d, NULL, &f);
     return rollout_report(j, &f, res, done, fail);
 }
 
@@ -267,6 +267,7 @@ int kube_deploy(const struct kube_cfg *k, const char *ns, const char *name, cons
     struct kdeploy d;
     struct plan pl;
     struct rollout f;
+    struct rollout_want want;
     char path[1024], what[1200], done[1400], fail[1400], asked[IMAGE_MAX], note[IMAGE_MAX + 64];
     long prev = -1;
     kapi_init(&j, k, res);
@@ -277,16 +278,16 @@ int kube_deploy(const struct kube_cfg *k, const char *ns, const char *name, cons
     int rc = deploy_patch(&j, ns, name, version, container, path, who, &pl, &d, &prev, res);
     if (rc <= 0) return rc;
     /* Follow the generation the PATCH made, with the image it holds. */
-    memset(&f, 0, sizeof f);
+    memset(&want, 0, sizeof want);
     str_copy(asked, sizeof asked, res->image);
     const char *now = kdoc_image_of(&d, pl.cname, 0);
     if (now) str_copy(res->image, sizeof res->image, now);
     note[0] = 0;
     if (strcmp(asked, res->image) != 0)
         snprintf(note, sizeof note, "; admission changed it to %s", res->image);
-    f.want.gen = d.generation;
-    str_copy(f.want.container, sizeof f.want.container, pl.cname);
-    str_copy(f.want.image, sizeof f.want.image, res->image);
+    want.gen = d.generation;
+    str_copy(want.container, sizeof want.container, pl.cname);
+    str_copy(want.image, sizeof want.image, res->image);
     plan_what(&pl, ns, name, asked, what, sizeof what);
     if (d.paused) {
         kdoc_deploy_free(&d);
@@ -300,7 +301,7 @@ int kube_deploy(const struct kube_cfg *k, const char *ns, const char *name, cons
     }
     snprintf(done, sizeof done, "deployed %.1100s%.200s", what, note);
     snprintf(fail, sizeof fail, "deploy of %.1100s%.200s", what, note);
-    rollout_follow(&j, ns, name, &d, &f);
+    rollout_follow(&j, ns, name, &d, &want, &f);
     kdoc_deploy_free(&d);
     rc = rollout_report(&j, &f, res, done, fail);
     if (pl.warn[0]) {
@@ -531,10 +532,9 @@ static void auto_rollback(struct kapi_job *j, const char *ns, const char *name, 
     if (rc == 1) {
         char done[IMAGE_MAX + 200], fail[IMAGE_MAX + 200];
         struct rollout f;
-        memset(&f, 0, sizeof f);
         snprintf(done, sizeof done, "rolled back to revision %ld (%s)", target, rb.image);
         snprintf(fail, sizeof fail, "rollback to revision %ld (%s)", target, rb.image);
-        rollout_follow(j, ns, name, &d, &f);
+        rollout_follow(j, ns, name, &d, NULL, &f);
         kdoc_deploy_free(&d);
         rollout_report(j, &f, &rb, done, fail);
     }

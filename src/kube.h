@@ -44,6 +44,7 @@ struct kube_result {
     long revision;   /* deployment revision reached (deploy/rollback) or current (status) */
     enum kube_outcome outcome;
     int announced; /* kube_deploy called k->announce: the result goes to the channel */
+    int rollout;   /* enum rollout_result (metrics.h): how a followed rollout ended, 0 none */
 };
 
 /* The operations. Each returns 0 on success, -1 on failure, and fills res

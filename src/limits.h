@@ -53,6 +53,8 @@
 #define ROLLOUT_DEADLINE_DEFAULT 600 /* progressDeadlineSeconds when a deployment has none. */
 /* s a derived ROLLOUT_TIMEOUT may reach (the same bound as ROLLOUT_TIMEOUT's). */
 #define ROLLOUT_TIMEOUT_CAP ROLLOUT_TIMEOUT_MAX
+#define LEASE_DURATION_DEFAULT                                                                     \
+    60 /* s a lock Lease lives unrenewed (LEASE_DURATION); renewed every third. */
 
 /* Child I/O (src/tls, src/httpc, src/kube). */
 #define IO_TIMEOUT 15                 /* s for connect, handshake, each read or write. */

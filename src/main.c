@@ -37,6 +37,7 @@ static void usage(FILE *f)
           "       deploy-api status [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api history [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api rollback [NAMESPACE/]DEPLOYMENT [REVISION]\n"
+          "       deploy-api restart [NAMESPACE/]DEPLOYMENT\n"
           "       deploy-api version\n"
           "Configuration comes from the environment; see the README.\n",
           f);
@@ -106,53 +107,43 @@ static void on_stdout(void *arg, int fd, short revents)
     audit_flush();
 }
 
-static int serve(void)
+/* DEPLOY_POLICY_FILE, when set: a file without rules would deny everything. */
+static int load_policy(struct app *a, char *err, size_t errlen)
 {
-    struct app *a = &app;
-    char err[512];
-    if (config_load(&a->cfg, CONFIG_SERVE, err, sizeof err) < 0) return die(err);
-    if (a->cfg.policy_file[0]) {
-        a->policy = malloc(sizeof *a->policy);
-        if (!a->policy) return die("out of memory");
-        char perr[300];
-        if (policy_load_file(a->policy, a->cfg.policy_file, perr, sizeof perr) < 0) {
-            snprintf(err, sizeof err, "DEPLOY_POLICY_FILE: %s", perr);
-            return die(err);
-        }
-        if (a->policy->nrules == 0)
-            return die("DEPLOY_POLICY_FILE: the file has no rules, so every command would be "
-                       "denied (unset it to allow every member of the allowed workspaces)");
+    char perr[300];
+    if (!a->cfg.policy_file[0]) return 0;
+    a->policy = malloc(sizeof *a->policy);
+    if (!a->policy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    if (load_anchors(a, 1, err, sizeof err) < 0) return die(err);
-    /* An anonymous mapping is already an empty table (all zero, as
-     * replay_init leaves it), and its pages stay untouched until used. */
-    a->replay =
-        mmap(NULL, sizeof *a->replay, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (a->replay == MAP_FAILED) return die("out of memory");
-    /* Room for every connection, job pipe and a few more. */
-    int need = a->cfg.max_conns + a->cfg.max_jobs + 64;
-    struct rlimit rl;
-    long nofile = need;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)need) {
-        rl.rlim_cur = rl.rlim_max < (rlim_t)need ? rl.rlim_max : (rlim_t)need;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) nofile = (long)rl.rlim_cur;
+    if (policy_load_file(a->policy, a->cfg.policy_file, perr, sizeof perr) < 0) {
+        snprintf(err, errlen, "DEPLOY_POLICY_FILE: %s", perr);
+        return -1;
     }
-    if (loop_init(&a->loop, need) < 0 || jobs_init(&a->jobs, a->cfg.max_jobs) < 0)
-        return die("out of memory");
-    jobs_watch(&a->jobs, &a->loop, route_job_result, a);
-    static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, 0};
-    if (loop_signals(&a->loop, sigs, on_signal, a) < 0)
-        return die("cannot install signal handlers");
-    if (server_init(&a->srv, &a->cfg, &a->loop, route_request, a, err, sizeof err) < 0)
-        return die(err);
-    server_start(&a->srv);
-    /* Logs must not block the loop: stdout non-blocking, lines queued. */
-    int fl = fcntl(1, F_GETFL);
-    if (fl >= 0) fcntl(1, F_SETFL, fl | O_NONBLOCK);
-    loop_add(&a->loop, 1, 0, on_stdout, a);
-    loop_every(&a->loop, 250, on_tick, a);
+    if (a->policy->nrules == 0) {
+        snprintf(err, errlen,
+                 "DEPLOY_POLICY_FILE: the file has no rules, so every command would be denied "
+                 "(unset it to allow every member of the allowed workspaces)");
+        return -1;
+    }
+    return 0;
+}
 
+/* Raise RLIMIT_NOFILE towards need; the soft limit in effect. */
+static long fd_limit(int need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= (rlim_t)need) return need;
+    rl.rlim_cur = rl.rlim_max < (rlim_t)need ? rl.rlim_max : (rlim_t)need;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    return getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long)rl.rlim_cur : need;
+}
+
+/* The first log line (the effective configuration, secrets redacted), then
+ * a warning for each setting that works but weakens something. */
+static void log_startup(const struct app *a, long nofile, int need)
+{
     char buf[4096];
     struct jw w;
     jw_init(&w, buf, sizeof buf);
@@ -162,9 +153,9 @@ static int serve(void)
     jw_kint(&w, "slack_trust_anchors", (long long)a->slack_ca.n);
     jw_kint(&w, "policy_rules", a->policy ? (long long)a->policy->nrules : -1);
     jw_obj_end(&w);
-    jw_finish(&w);
-    log_line("info", "deploy-api starting", "version", DEPLOY_API_VERSION, "listen",
-             a->cfg.listen_addr, "config", buf, NULL);
+    long cn = jw_finish(&w);
+    log_json("info", "deploy-api starting", "config", cn < 0 ? NULL : buf, "version",
+             DEPLOY_API_VERSION, "listen", a->cfg.listen_addr, NULL);
     if (strncmp(a->cfg.kube_api_url, "http://", 7) == 0)
         log_line("warn",
                  "KUBE_API_URL is http://: no bearer token is sent over it (KUBE_TOKEN_FILE is "
@@ -189,6 +180,38 @@ static int serve(void)
                  "DEPLOY_POLICY_FILE is unset: every member of the allowed workspaces may "
                  "deploy to DEPLOY_NAMESPACES",
                  NULL);
+}
+
+static int serve(void)
+{
+    struct app *a = &app;
+    char err[512];
+    if (config_load(&a->cfg, CONFIG_SERVE, err, sizeof err) < 0 ||
+        load_policy(a, err, sizeof err) < 0 || load_anchors(a, 1, err, sizeof err) < 0)
+        return die(err);
+    /* An anonymous mapping is already an empty table (all zero, as
+     * replay_init leaves it), and its pages stay untouched until used. */
+    a->replay =
+        mmap(NULL, sizeof *a->replay, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a->replay == MAP_FAILED) return die("out of memory");
+    /* Room for every connection, job pipe and a few more. */
+    int need = a->cfg.max_conns + a->cfg.max_jobs + 64;
+    long nofile = fd_limit(need);
+    if (loop_init(&a->loop, need) < 0 || jobs_init(&a->jobs, a->cfg.max_jobs) < 0)
+        return die("out of memory");
+    jobs_watch(&a->jobs, &a->loop, route_job_result, a);
+    static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, 0};
+    if (loop_signals(&a->loop, sigs, on_signal, a) < 0)
+        return die("cannot install signal handlers");
+    if (server_init(&a->srv, &a->cfg, &a->loop, route_request, a, err, sizeof err) < 0)
+        return die(err);
+    server_start(&a->srv);
+    /* Logs must not block the loop: stdout non-blocking, lines queued. */
+    int fl = fcntl(1, F_GETFL);
+    if (fl >= 0) fcntl(1, F_SETFL, fl | O_NONBLOCK);
+    loop_add(&a->loop, 1, 0, on_stdout, a);
+    loop_every(&a->loop, 250, on_tick, a);
+    log_startup(a, nofile, need);
     a->ready = 1;
 
     /* As PID 1 our exit kills every process left in the namespace: wait
@@ -263,7 +286,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "deploy") == 0 || strcmp(argv[1], "status") == 0 ||
-        strcmp(argv[1], "history") == 0 || strcmp(argv[1], "rollback") == 0)
+        strcmp(argv[1], "history") == 0 || strcmp(argv[1], "rollback") == 0 ||
+        strcmp(argv[1], "restart") == 0)
         return cli(argc, argv);
     fprintf(stderr, "deploy-api: unknown command \"%s\"\n", argv[1]);
     usage(stderr);

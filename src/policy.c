@@ -55,6 +55,7 @@ static int verb_bit(struct slice s)
     if (slice_eq(s, "rollback")) return 1 << CMD_ROLLBACK;
     if (slice_eq(s, "status")) return 1 << CMD_STATUS;
     if (slice_eq(s, "history")) return 1 << CMD_HISTORY;
+    if (slice_eq(s, "restart")) return 1 << CMD_RESTART;
     return 0;
 }
 
@@ -104,7 +105,8 @@ static int parse_list(struct pctx *c, struct slice f, enum list_kind k, struct p
     struct policy_list *l = k == L_USERS ? &r->users : k == L_CHANNELS ? &r->channels : &r->targets;
     if (slice_eq(f, "*")) {
         if (k == L_VERBS)
-            r->verbs = 1 << CMD_DEPLOY | 1 << CMD_ROLLBACK | 1 << CMD_STATUS | 1 << CMD_HISTORY;
+            r->verbs = 1 << CMD_DEPLOY | 1 << CMD_ROLLBACK | 1 << CMD_STATUS | 1 << CMD_HISTORY |
+                       1 << CMD_RESTART;
         else if (k == L_TARGETS)
             return perr(c, "TARGETS wants namespace/deployment patterns (\"*/*\" for any)");
         else
@@ -122,7 +124,8 @@ static int parse_list(struct pctx *c, struct slice f, enum list_kind k, struct p
         case L_VERBS: {
             int b = verb_bit(it);
             if (!b)
-                return perr(c, "unknown verb \"%s\" (deploy, rollback, status, history or *)",
+                return perr(c,
+                            "unknown verb \"%s\" (deploy, rollback, restart, status, history or *)",
                             quote(q, it));
             r->verbs |= (uint8_t)b;
             break;
@@ -311,18 +314,99 @@ static int targets_match(const struct policy *p, const struct policy_list *l, co
     return 0;
 }
 
+/* How many of the four fields of r match, in the order a refusal narrows
+ * them: verb, target, user, channel (0..4; 4 = the rule matches). A rule
+ * about this verb and target is the one the asker needs to hear about. */
+static int fields_matched(const struct policy *p, const struct policy_rule *r, enum cmd_verb verb,
+                          const char *user_id, const char *channel_id, const char *ns,
+                          const char *name)
+{
+    if (!(r->verbs & (1u << verb))) return 0;
+    if (!targets_match(p, &r->targets, ns, name)) return 1;
+    if (!list_has(p, &r->users, user_id)) return 2;
+    return list_has(p, &r->channels, channel_id) ? 4 : 3;
+}
+
+struct policy_decision policy_decide(const struct policy *p, enum cmd_verb verb,
+                                     const char *user_id, const char *channel_id, const char *ns,
+                                     const char *name)
+{
+    struct policy_decision d = {0, POLICY_BAD_INPUT, 0};
+    if (verb == CMD_HELP) return (struct policy_decision){1, POLICY_RULE, 0};
+    if (!p || !user_id || !*user_id || !channel_id || !*channel_id || !ns || !*ns || !name ||
+        !*name || (unsigned)verb > CMD_VERB_LAST)
+        return d;
+    /* Nothing matched: the allow rule that came closest says which field
+     * no rule allows (deny rules never allow, so they do not count). */
+    int best = 0;
+    for (size_t i = 0; i < p->nrules; i++) {
+        const struct policy_rule *r = &p->rules[i];
+        int m = fields_matched(p, r, verb, user_id, channel_id, ns, name);
+        if (m == 4) return (struct policy_decision){r->allow, POLICY_RULE, r->line};
+        if (r->allow && m > best) best = m;
+    }
+    static const enum policy_why missing[] = {POLICY_NO_VERB, POLICY_NO_TARGET, POLICY_NO_USER,
+                                              POLICY_NO_CHANNEL};
+    d.why = missing[best];
+    return d;
+}
+
 int policy_allows(const struct policy *p, enum cmd_verb verb, const char *user_id,
                   const char *channel_id, const char *ns, const char *name)
 {
-    if (verb == CMD_HELP) return 1;
-    if (!p || !user_id || !*user_id || !channel_id || !*channel_id || !ns || !*ns || !name ||
-        !*name || (unsigned)verb > CMD_ROLLBACK)
-        return 0;
-    for (size_t i = 0; i < p->nrules; i++) {
-        const struct policy_rule *r = &p->rules[i];
-        if ((r->verbs & (1u << verb)) && list_has(p, &r->users, user_id) &&
-            list_has(p, &r->channels, channel_id) && targets_match(p, &r->targets, ns, name))
-            return r->allow;
+    return policy_decide(p, verb, user_id, channel_id, ns, name).allow;
+}
+
+/* s as an id for a message: letters, digits and ._- kept, others '?',
+ * at most max bytes ("..." when cut); out holds max + 4. */
+static const char *safe_id(char *out, size_t max, const char *s)
+{
+    size_t o = 0;
+    for (; s && *s && o < max; s++) {
+        unsigned char ch = (unsigned char)*s;
+        int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                 ch == '.' || ch == '_' || ch == '-';
+        out[o++] = ok ? (char)ch : '?';
     }
-    return 0;
+    if (s && *s) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = 0;
+    return out;
+}
+
+void policy_reason(const struct policy_decision *d, enum cmd_verb verb, const char *user_id,
+                   const char *channel_id, const char *ns, const char *name, char *out, size_t cap)
+{
+    char u[SLACK_ID_MAX + 4], c[SLACK_ID_MAX + 4], n[K8S_NS_MAX + 4], t[K8S_NAME_MAX + 4];
+    const char *v = cmd_verb_str(verb);
+    safe_id(u, SLACK_ID_MAX, user_id);
+    safe_id(c, SLACK_ID_MAX, channel_id);
+    switch (d->why) {
+    case POLICY_RULE:
+        if (d->allow)
+            snprintf(out, cap, "allowed by the policy rule on line %u", (unsigned)d->line);
+        else
+            snprintf(out, cap, "the deny rule on line %u of the policy matches", (unsigned)d->line);
+        return;
+    case POLICY_NO_VERB:
+        snprintf(out, cap, "no policy rule allows the verb %s", v);
+        return;
+    case POLICY_NO_TARGET:
+        snprintf(out, cap, "no policy rule allows to %s the target %s/%s", v,
+                 safe_id(n, K8S_NS_MAX, ns), safe_id(t, K8S_NAME_MAX, name));
+        return;
+    case POLICY_NO_USER:
+        snprintf(out, cap, "no policy rule allows user %s to %s %s/%s", u, v,
+                 safe_id(n, K8S_NS_MAX, ns), safe_id(t, K8S_NAME_MAX, name));
+        return;
+    case POLICY_NO_CHANNEL:
+        snprintf(out, cap, "no policy rule allows user %s to %s %s/%s from channel %s", u, v,
+                 safe_id(n, K8S_NS_MAX, ns), safe_id(t, K8S_NAME_MAX, name), c);
+        return;
+    case POLICY_BAD_INPUT:
+        break;
+    }
+    snprintf(out, cap, "the request lacks a user, channel or target the policy can check");
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "sb.h"
 
 int rollout_timeout_for(const struct kube_cfg *k, const struct kdeploy *d)
@@ -129,9 +130,13 @@ static int watch_once(struct kapi_job *j, const char *ns, const char *name, long
 #define KUBE_WATCH_REOPEN 32 /* watches opened per rollout before polling only */
 
 void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
-                    const struct kdeploy *start, struct rollout *f)
+                    const struct kdeploy *start, const struct rollout_want *w, struct rollout *f)
 {
-    struct rollout_want want = f->want;
+    struct rollout_want want;
+    if (w)
+        want = *w;
+    else
+        memset(&want, 0, sizeof want);
     if (want.timeout_s <= 0) want.timeout_s = rollout_timeout_for(j->k, start);
     long long deadline = j->t0 + (long long)want.timeout_s * 1000;
     int use_watch = 1, opened = 0;
@@ -195,6 +200,10 @@ int rollout_report(struct kapi_job *j, const struct rollout *f, struct kube_resu
         snprintf(rev, sizeof rev, " (revision %ld)", f->rev);
         snprintf(now, sizeof now, ", now revision %ld", f->rev);
     }
+    res->rollout = f->st == ROLLOUT_DONE      ? ROLLOUT_R_DONE
+                   : f->st == ROLLOUT_WAITING ? ROLLOUT_R_TIMEOUT
+                   : f->st == ROLLOUT_FAILED  ? ROLLOUT_R_FAILED
+                                              : ROLLOUT_R_UNKNOWN;
     if (f->st == ROLLOUT_DONE) {
         res->ok = 1;
         res->outcome = KUBE_DONE;

@@ -10,8 +10,8 @@
 #include "kapi.h"
 #include "kdoc.h"
 
-/* What a follow is waiting for; the caller fills it (zeroed: any
- * generation, ROLLOUT_TIMEOUT) and rollout_follow keeps it. */
+/* What a follow is waiting for (rollout_follow's want; NULL or zeroed: any
+ * generation, ROLLOUT_TIMEOUT or the derived timeout). */
 struct rollout_want {
     long long gen;         /* the generation a PATCH produced; 0: any */
     char container[256];   /* with gen: the container whose image that change set */
@@ -41,11 +41,13 @@ void rollout_take(struct rollout *f, const struct kdeploy *d);
  * message when it is malformed. */
 void rollout_eval(struct rollout *f, const char *js, size_t n);
 
-/* Follow the rollout from start until done, failed, replaced, or the
- * deadline; f is reset first but for f->want. A deployment that disappears
- * (404) ends it as FAILED. */
+/* Follow the rollout from start until done, failed, replaced (want), or
+ * the deadline; f is reset first, f->want is a copy of want (NULL: zeroed)
+ * with its timeout filled in. A deployment that disappears (404) ends it
+ * as FAILED. */
 void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
-                    const struct kdeploy *start, struct rollout *f);
+                    const struct kdeploy *start, const struct rollout_want *want,
+                    struct rollout *f);
 
 /* Fill res from the end of a follow: ok with "DONE_WHAT, now revision N: u/d
  * replicas updated and available in Ns", else "FAIL_WHAT failed (revision

@@ -16,6 +16,7 @@
 #include "form.h"
 #include "json.h"
 #include "policy.h"
+#include "proxies.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -182,10 +183,14 @@ static int step_authorize(const struct app *a, const struct cmd_input *in,
     if (!config_namespace_allowed(&a->cfg, cmd->ns))
         return refuse(v, OUT_FORBIDDEN, "namespace not allowed",
                       "Namespace `%s` is not one deploy-api may touch.", cmd->ns);
-    if (a->policy &&
-        !policy_allows(a->policy, cmd->verb, in->user_id, in->channel_id, cmd->ns, cmd->name))
-        return refuse(v, OUT_FORBIDDEN, "denied by policy",
-                      "You may not %s `%s` from this channel.", v->command, v->target);
+    struct policy_decision pd =
+        policy_decide(a->policy, cmd->verb, in->user_id, in->channel_id, cmd->ns, cmd->name);
+    if (a->policy && !pd.allow) {
+        policy_reason(&pd, cmd->verb, in->user_id, in->channel_id, cmd->ns, cmd->name,
+                      v->reason_buf, sizeof v->reason_buf);
+        return refuse(v, OUT_FORBIDDEN, v->reason_buf, "You may not %s `%s`: %s.", v->command,
+                      v->target, v->reason_buf);
+    }
     if (!in->response_url)
         return refuse(v, OUT_FORBIDDEN, "no response_url",
                       "This request's response_url is not one deploy-api may post to.");
@@ -207,7 +212,7 @@ static int make_spec(const struct cmd_input *in, const struct command *cmd, cons
 {
     memset(sp, 0, sizeof *sp);
     sp->verb = (int)cmd->verb;
-    sp->locks = cmd->verb == CMD_DEPLOY || cmd->verb == CMD_ROLLBACK;
+    sp->locks = cmd->verb == CMD_DEPLOY || cmd->verb == CMD_ROLLBACK || cmd->verb == CMD_RESTART;
     copy_field(sp->ns, sizeof sp->ns, cmd->ns);
     copy_field(sp->name, sizeof sp->name, cmd->name);
     copy_field(sp->target, sizeof sp->target, v->target);
@@ -220,6 +225,8 @@ static int make_spec(const struct cmd_input *in, const struct command *cmd, cons
     copy_field(sp->channel_id, sizeof sp->channel_id, in->channel_id);
     str_clean_name(sp->channel_name, sizeof sp->channel_name, in->channel_name);
     copy_field(sp->response_url, sizeof sp->response_url, in->response_url);
+    copy_field(sp->peer, sizeof sp->peer, in->peer);
+    copy_field(sp->client, sizeof sp->client, in->client);
     return sp->user_id[0] && sp->response_url[0] ? 0 : -1;
 }
 
@@ -244,7 +251,10 @@ static int step_dispatch(struct app *a, const struct cmd_input *in, const struct
         fmt_since(holder->started_wall, since, sizeof since);
         return refuse(v, OUT_LOCKED, "target busy",
                       "`%s` is already being %s by <@%s> since %s. Try again when it is done.",
-                      sp.target, holder->spec.verb == CMD_ROLLBACK ? "rolled back" : "deployed",
+                      sp.target,
+                      holder->spec.verb == CMD_ROLLBACK  ? "rolled back"
+                      : holder->spec.verb == CMD_RESTART ? "restarted"
+                                                         : "deployed",
                       holder->spec.user_id, since);
     }
     if (a->stopping)
@@ -271,7 +281,7 @@ static void ack(const struct app *a, const struct cmd_input *in, const struct co
     v->form = VERDICT_SLACK;
     /* A deploy is public once the job has read the deployment (worker.c):
      * a typo or an API refusal never reaches the channel. */
-    v->in_channel = cmd->verb == CMD_ROLLBACK;
+    v->in_channel = cmd->verb == CMD_ROLLBACK || cmd->verb == CMD_RESTART;
     if (cmd->verb == CMD_DEPLOY)
         snprintf(v->message, sizeof v->message, "checking `%s`…", v->target);
     else if (cmd->verb == CMD_ROLLBACK && cmd->revision)
@@ -280,6 +290,9 @@ static void ack(const struct app *a, const struct cmd_input *in, const struct co
     else if (cmd->verb == CMD_ROLLBACK)
         snprintf(v->message, sizeof v->message,
                  "<@%s> is rolling back `%s` to the previous revision…", in->user_id, v->target);
+    else if (cmd->verb == CMD_RESTART)
+        snprintf(v->message, sizeof v->message, "<@%s> is restarting `%s`…", in->user_id,
+                 v->target);
     else
         snprintf(v->message, sizeof v->message, "Looking up the %s of `%s`…", v->command,
                  v->target);
@@ -378,6 +391,22 @@ static int is_ssl_check(const char *body, size_t len, struct form *f)
     return 1;
 }
 
+/* The client address behind TRUSTED_PROXIES, in out; NULL when the peer is
+ * not trusted or X-Forwarded-For is absent, repeated or malformed. */
+static const char *client_of(const struct app *a, const struct conn *c,
+                             const struct http_request *r, char *out, size_t cap)
+{
+    const struct slice *xff = NULL;
+    if (!a->cfg.trusted_proxies[0]) return NULL;
+    for (size_t i = 0; i < r->nh; i++) {
+        if (!slice_eq_nocase(r->h[i].name, "x-forwarded-for")) continue;
+        if (xff) return NULL; /* two headers: which one is the proxy's? */
+        xff = &r->h[i].value;
+    }
+    if (!xff) return NULL;
+    return proxies_client(a->cfg.trusted_proxies, c->peer, xff->p, xff->n, out, cap) ? out : NULL;
+}
+
 static void handle_deploy(struct server *s, struct conn *c, const struct http_request *r,
                           const char *body, size_t len)
 {
@@ -385,7 +414,8 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     static struct form f; /* one request at a time; too big for the stack */
     static struct verdict v;
     struct http_admit h = {0};
-    struct cmd_input in = {.peer = c->peer};
+    char client[64];
+    struct cmd_input in = {.peer = c->peer, .client = client_of(a, c, r, client, sizeof client)};
     verdict_init(&v);
     if (is_ssl_check(body, len, &f)) {
         v.status = S_OK;
@@ -430,7 +460,9 @@ void route_job_result(void *arg, struct job *job, long long now_ms)
                        .error = r->ok ? NULL : r->error,
                        .job = job->id,
                        .duration_ms = now_ms - job->started_ms,
-                       .exit_status = -1};
+                       .exit_status = -1,
+                       .peer = job->spec.peer[0] ? job->spec.peer : NULL,
+                       .client = job->spec.client[0] ? job->spec.client : NULL};
     audit_write(&au);
 }
 
@@ -478,6 +510,8 @@ void route_job_done(void *arg, struct job *job, int wstatus, long long now_ms)
     enum job_result jr = job_outcome(job, wstatus, &why, buf, sizeof buf);
     const char *reply = job->have_reply ? job->reply : job->have_result ? buf : "none";
     metrics.jobs[jr]++;
+    metrics_job_end(job->spec.verb, jr, now_ms - job->started_ms,
+                    job->have_result ? (enum rollout_result)job->result.rollout : ROLLOUT_R_NONE);
     if (strncmp(reply, "failed", 6) == 0) metrics.replies_failed++;
     struct audit au = {.event = "job_end",
                        .team_id = job->spec.team_id,
@@ -493,7 +527,9 @@ void route_job_done(void *arg, struct job *job, int wstatus, long long now_ms)
                        .job = job->id,
                        .duration_ms = now_ms - job->started_ms,
                        .exit_status =
-                           WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus)};
+                           WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus),
+                       .peer = job->spec.peer[0] ? job->spec.peer : NULL,
+                       .client = job->spec.client[0] ? job->spec.client : NULL};
     audit_write(&au);
     if ((jr == JOB_KILLED || jr == JOB_CRASHED) && job->spec.response_url[0])
         notice_lost_job(a, job, why);

@@ -221,6 +221,7 @@ static int try_request(struct server *s, struct conn *c)
             c->out_off = 0;
             c->out_len = sizeof cont - 1;
             c->continue_sent = 1;
+            s->stats.by_status[1]++;
         }
         return 0;
     }

@@ -197,6 +197,8 @@ const char cmd_usage[] =
     "`/deploy history &lt;target&gt;` past revisions: when, which image, who\n"
     "`/deploy rollback &lt;target&gt; [revision]` roll back to the previous (or the given) "
     "revision\n"
+    "`/deploy restart &lt;target&gt;` restart its pods (re-pull the tag, pick up changed "
+    "Secrets), like `kubectl rollout restart`\n"
     "`/deploy help` this message\n"
     "&lt;target&gt; is `[namespace/]deployment`; a version is a tag like `1.4.2`, never a "
     "full image. Example: `/deploy staging/api 1.4.2`";
@@ -214,6 +216,8 @@ const char *cmd_verb_str(enum cmd_verb v)
         return "history";
     case CMD_ROLLBACK:
         return "rollback";
+    case CMD_RESTART:
+        return "restart";
     }
     return "?";
 }
@@ -395,6 +399,8 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
         verb = CMD_HISTORY;
     else if (slice_eq_nocase(w[0], "rollback"))
         verb = CMD_ROLLBACK;
+    else if (slice_eq_nocase(w[0], "restart"))
+        verb = CMD_RESTART;
 
     switch (verb) {
     case CMD_HELP:
@@ -406,6 +412,7 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
     case CMD_STATUS:
     case CMD_HISTORY:
     case CMD_ROLLBACK:
+    case CMD_RESTART:
         if (nw == 1)
             return fail(err, errlen, "%s needs a target: [namespace/]deployment.",
                         cmd_verb_str(verb));

@@ -69,7 +69,8 @@ enum slack_verdict replay_check(struct replay *r, const unsigned char sig[32], l
 int slack_token_ok(const char *expected, const char *got);
 
 /* Commands, as typed after the slash command (DESIGN.md contract). */
-enum cmd_verb { CMD_HELP, CMD_DEPLOY, CMD_STATUS, CMD_HISTORY, CMD_ROLLBACK };
+enum cmd_verb { CMD_HELP, CMD_DEPLOY, CMD_STATUS, CMD_HISTORY, CMD_ROLLBACK, CMD_RESTART };
+#define CMD_VERB_LAST CMD_RESTART
 
 struct command {
     enum cmd_verb verb;
@@ -80,7 +81,7 @@ struct command {
     long revision;                  /* rollback: 0 = the previous revision */
 };
 
-/* "help", "deploy", "status", "history", "rollback"; "?" otherwise. */
+/* "help", "deploy", "status", "history", "rollback", "restart"; "?" otherwise. */
 const char *cmd_verb_str(enum cmd_verb v);
 
 /* Parse text (a NUL-terminated slash-command text) into c:
@@ -89,9 +90,10 @@ const char *cmd_verb_str(enum cmd_verb v);
  *   "status <target>"               status
  *   "history <target>"              history
  *   "rollback <target> [revision]"  rollback (revision 1..2^31)
+ *   "restart <target>"              restart (kubectl rollout restart)
  * Words are split on runs of space, tab, CR, LF and U+00A0 (NBSP). Keywords
  * ignore case ("Status" from a phone keyboard) and always win as a first
- * word: deploy a deployment named help/status/history/rollback as
+ * word: deploy a deployment named help/status/history/rollback/restart as
  * "namespace/status 1.4". <target> is [namespace/]deployment: a DNS-1123
  * label (<= 63) and a DNS-1123 subdomain (<= 253); without a namespace,
  * default_ns. A version is a tag [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} or a

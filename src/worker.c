@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "lease.h"
+#include "krestart.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -66,6 +68,8 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
         return kube_history(&k, sp->ns, sp->name, res);
     case CMD_ROLLBACK:
         return kube_rollback(&k, sp->ns, sp->name, sp->revision, &who, res);
+    case CMD_RESTART:
+        return kube_restart(&k, sp->ns, sp->name, &who, res);
     case CMD_HELP:
         break;
     }
@@ -77,6 +81,21 @@ static const struct app *job_app; /* the child's app, for announce */
 /* Posts this job has spent of the response_url's RESPONSE_URL_POSTS uses
  * before its final post (the announce takes one attempt). */
 static int posts_spent;
+
+/* The lock across replicas (lease.h) around the command: a Lease held
+ * while it runs when the command locks and LEASE_NAMESPACE is set. */
+static int run_leased(const struct app *a, const struct job_spec *sp, struct kube_result *res,
+                      void (*announce)(void *ctx, const char *text), void *ctx)
+{
+    static struct lease_hold lh;
+    struct kube_cfg k;
+    if (worker_kube_cfg(a, &k, res->error, sizeof res->error) == 0 &&
+        lease_job_begin(&a->cfg, &k, sp, &lh, res) < 0)
+        return -1;
+    int rc = worker_run_command(a, sp, res, announce, (void *)ctx);
+    lease_job_end(&lh, res);
+    return rc;
+}
 
 static int post(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
                 char *err, size_t errlen)
@@ -151,7 +170,7 @@ void worker_child(void *arg, const struct job *job, int result_fd)
 
     static struct kube_result res;
     job_app = a;
-    int rc = worker_run_command(a, sp, &res, announce, (void *)job);
+    int rc = run_leased(a, sp, &res, announce, (void *)job);
 
     /* The result reaches the parent (and its audit line) before any post:
      * a slow Slack can no longer turn a done deploy into "killed". */
@@ -161,12 +180,13 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     rec.ok = rc == 0;
     str_copy(rec.image, sizeof rec.image, res.image);
     if (rc != 0) str_copy(rec.error, sizeof rec.error, res.error[0] ? res.error : "failed");
+    rec.rollout = res.rollout;
     jobs_write_record(result_fd, &rec);
 
-    /* Results of changes the job announced (deploy) and rollbacks go to
-     * the whole channel; a deploy refused before it was real (a typo, the
-     * API said no) and lookups only to the person who asked. */
-    int in_channel = res.announced || sp->verb == CMD_ROLLBACK;
+    /* Results of changes the job announced (deploy), rollbacks and
+     * restarts go to the whole channel; a deploy refused before it was real
+     * (a typo, the API said no) and lookups only to the person who asked. */
+    int in_channel = res.announced || sp->verb == CMD_ROLLBACK || sp->verb == CMD_RESTART;
     /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
     static char escaped[6144], text[6400];
     slack_escape_text(res.text, escaped, sizeof escaped);

@@ -199,3 +199,25 @@ def test_names_cannot_spoof_attribution():
         named = [l for l in st.server.audit(user_id="U0MALLORY") if "user_name" in l]
         assert {l["event"] for l in named} >= {"accepted", "job_end"}, named
         assert all(l["user_name"] == "mallory)CILA0U( ecila" for l in named), named
+
+
+def test_trusted_proxies_client_address():
+    """Item 11: from a peer in TRUSTED_PROXIES the audit records `client`,
+    the last untrusted X-Forwarded-For hop, beside `peer`; from any other
+    peer (or without the setting) the header is ignored."""
+    def post(srv, xff, user):
+        body = slash_body("status elsewhere/x", user_id=user)
+        h = dict(sign(SECRET, body), **{"X-Forwarded-For": xff})
+        return srv.post_slack(None, body=body, headers=h)
+
+    with Server(env={"TRUSTED_PROXIES": "127.0.0.0/8, 10.0.0.0/8"}) as srv:
+        post(srv, "198.51.100.1, 203.0.113.9, 10.1.2.3", "U0CHAIN")
+        line = srv.wait_audit(user_id="U0CHAIN")[0]
+        assert line["peer"] == "127.0.0.1" and line["client"] == "203.0.113.9", line
+        post(srv, "not-an-address", "U0BAD")
+        line = srv.wait_audit(user_id="U0BAD")[0]
+        assert "client" not in line, line
+    with Server(env={"TRUSTED_PROXIES": "10.0.0.0/8"}) as srv:  # loopback not trusted
+        post(srv, "203.0.113.9", "U0UNTRUSTED")
+        line = srv.wait_audit(user_id="U0UNTRUSTED")[0]
+        assert line["peer"] == "127.0.0.1" and "client" not in line, line

@@ -288,7 +288,7 @@ def test_startup_line_redacts_secrets():
     assert first["msg"] == "deploy-api starting"
     assert first["listen"] == f"127.0.0.1:{srv.port}"
     assert "version" in first
-    cfg = json.loads(first["config"])
+    cfg = first["config"]  # an object, not JSON packed in a string
     assert cfg["slack_signing_secret"] == "set"
     assert all(SECRET not in line for line in logs)
 

@@ -1026,6 +1026,8 @@ def c_netpol_ingress(b):
         ports = r.get("ports") or []
         if not ports:
             bad.append("ingress rule without ports admits every port")
+        if not r.get("from"):
+            bad.append("ingress rule without from: admits every pod in the cluster")
         for p in ports:
             if p.get("port") not in (PORT, "http") or p.get("protocol", "TCP") != "TCP":
                 bad.append("ingress port %r (only TCP %d)" % (p, PORT))
@@ -1157,7 +1159,8 @@ def policy_load(text):
     try:
         o = json.loads(line)
         if o.get("msg") == "deploy-api starting":
-            res = json.loads(o["config"])["policy_rules"], None
+            cfg = o["config"]  # an object (issue 14); a string before it
+            res = (json.loads(cfg) if isinstance(cfg, str) else cfg)["policy_rules"], None
     except (ValueError, KeyError, TypeError):
         pass
     _POLICY_RUNS[text] = res
@@ -1191,7 +1194,7 @@ def c_policy_example(b):
         bad.append("the example policy has no rule (it would deny everything)")
     for f in rs:
         if len(f) == 5 and f[0] == "allow" and f[2] == "*" and f[3] == "*" and f[4] == "*/*" and \
-                set(f[1].split(",")) & {"*", "deploy", "rollback"}:
+                set(f[1].split(",")) & {"*", "deploy", "rollback", "restart"}:
             bad.append("rule %r lets anyone change anything" % " ".join(f))
     return bad
 
@@ -1492,6 +1495,8 @@ MUTATIONS = [
      lambda b: _netpol0(b)["spec"].__setitem__("policyTypes", ["Ingress"])),
     ("ingress-any-port", "networkpolicy-ingress",
      lambda b: _netpol0(b)["spec"]["ingress"][0].pop("ports")),
+    ("ingress-from-anywhere", "networkpolicy-ingress",
+     lambda b: _netpol0(b)["spec"]["ingress"][0].pop("from")),
     ("egress-any-port", "networkpolicy-egress",
      lambda b: _netpol0(b)["spec"]["egress"].append({"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]})),
     ("egress-ssh", "networkpolicy-egress",

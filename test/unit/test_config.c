@@ -42,6 +42,7 @@ static const char *vars[] = {
     "KUBE_CA_FILE",
     "KUBE_TLS_SERVER_NAME",
     "HTTPS_PROXY",
+    "TRUSTED_PROXIES",
     "https_proxy",
     "NO_PROXY",
     "no_proxy",
@@ -719,6 +720,10 @@ TEST(item9_unusable_settings_refused)
     CHECK(accepted(CONFIG_SERVE, "RESPONSE_URL_HOSTS", "hooks.slack.com, 127.0.0.1:8443,[::1]:9"));
     CHECK(refused(CONFIG_SERVE, "IMAGE_BASE", "https://123456789.dkr.ecr.us-east-1.amazonaws.com"));
     CHECK(refused(CONFIG_SERVE, "HTTPS_PROXY", "http://u:" PROXY_PW "@proxy:3128"));
+    CHECK(accepted(CONFIG_SERVE, "TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8,192.0.2.7"));
+    CHECK_STR(C.trusted_proxies, "10.0.0.0/8, fd00::/8,192.0.2.7");
+    CHECK(refused(CONFIG_SERVE, "TRUSTED_PROXIES", "10.0.0.0/33"));
+    CHECK(refused(CONFIG_SERVE, "TRUSTED_PROXIES", "ingress-nginx"));
     /* ROLLOUT_TIMEOUT past 28 minutes leaves no time to post within the
      * 30 minutes a response_url lives. */
     CHECK(accepted(CONFIG_SERVE, "ROLLOUT_TIMEOUT", "1680"));

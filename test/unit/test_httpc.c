@@ -529,8 +529,40 @@ TEST(error_broken)
     CHECK_EQ(httpc_err_broken(HTTPC_BAD_REQUEST), 0);
 }
 
+/* Each failure kind has its own words; host:port always, IPv6 bracketed. */
+TEST(explain)
+{
+    struct url u;
+    char e[64], out[400];
+    CHECK_EQ(url_parse("https://127.0.0.1:6443/", &u, e, sizeof e), 0);
+    httpc_explain(HTTPC_TLS, "the Kubernetes API", &u, "certificate not trusted (unknown CA)", out,
+                  sizeof out);
+    CHECK_STR(out, "TLS handshake with the Kubernetes API at 127.0.0.1:6443 failed: certificate "
+                   "not trusted (unknown CA)");
+    httpc_explain(HTTPC_CONNECT, "the Kubernetes API", &u, "connection refused", out, sizeof out);
+    CHECK_STR(out, "cannot connect to the Kubernetes API at 127.0.0.1:6443: connection refused");
+    httpc_explain(HTTPC_RESET, "X", &u, "connection reset", out, sizeof out);
+    CHECK_STR(out, "X at 127.0.0.1:6443 broke off its answer: connection reset");
+    CHECK_EQ(url_parse("https://[::1]/", &u, e, sizeof e), 0);
+    httpc_explain(HTTPC_TIMEOUT, "X", &u, "", out, sizeof out);
+    CHECK_STR(out, "cannot connect to X at [::1]:443: unknown error");
+    /* every code has words, distinct from the others' */
+    char seen[HTTPC_IO + 1][200];
+    for (int c = HTTPC_BAD_REQUEST; c <= HTTPC_IO; c++) {
+        httpc_explain((enum httpc_err)c, "X", &u, "d", seen[c], sizeof seen[c]);
+        CHECK(strstr(seen[c], "X at [::1]:443") != NULL);
+    }
+    CHECK(strcmp(seen[HTTPC_TLS], seen[HTTPC_CONNECT]) != 0);
+    CHECK(strcmp(seen[HTTPC_TLS], seen[HTTPC_RESET]) != 0);
+    CHECK(strcmp(seen[HTTPC_CONNECT], seen[HTTPC_RESET]) != 0);
+    /* cut to fit, always terminated */
+    httpc_explain(HTTPC_TLS, "X", &u, "d", out, 10);
+    CHECK_EQ(strlen(out), 9);
+}
+
 int main(void)
 {
+    RUN(explain);
     RUN(url_ok);
     RUN(url_bad);
     RUN(url_bounds);

@@ -1001,7 +1001,7 @@ TEST(deploy_errors)
     fake_setup(&k);
     add("GET", "/deployments/web", -1, NULL);
     CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
-    CHECK_STR(r.text, "cannot reach the Kubernetes API at 10.0.0.1: connection refused");
+    CHECK_STR(r.text, "cannot connect to the Kubernetes API at 10.0.0.1:443: connection refused");
     CHECK_STR(r.error, r.text);
     fake_teardown();
 

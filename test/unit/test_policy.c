@@ -14,19 +14,19 @@ static const char example[] =
     "# deploy-api policy: the first matching rule decides; no match denies.\n"
     "\n"
     "# The platform team may do anything, anywhere (U... and W... are user ids).\n"
-    "allow  *                U01PLATFORM,W02ONCALL   *            */*\n"
+    "allow  *                        U01PLATFORM,W02ONCALL   *            */*\n"
     "\n"
     "# Nobody else changes the databases.\n"
-    "deny   deploy,rollback  *                       *            */postgres*,*/redis-*\n"
+    "deny   deploy,rollback,restart  *                       *            */postgres*,*/redis-*\n"
     "\n"
     "# Release managers deploy production, only from #deploys.\n"
-    "allow  deploy,rollback  U03ALICE,U04BOB         C05DEPLOYS   prod/*\n"
+    "allow  deploy,rollback,restart  U03ALICE,U04BOB         C05DEPLOYS   prod/*\n"
     "\n"
-    "# Anyone may deploy and roll back staging and the preview namespaces.\n"
-    "allow  deploy,rollback  *                       *            staging/*,preview-*/*\n"
+    "# Anyone may deploy, roll back and restart staging and the preview namespaces.\n"
+    "allow  deploy,rollback,restart  *                       *            staging/*,preview-*/*\n"
     "\n"
     "# Everyone may look at everything.\n"
-    "allow  status,history   *                       *            */*\n";
+    "allow  status,history           *                       *            */*\n";
 
 static int parse(const char *text)
 {
@@ -68,6 +68,9 @@ TEST(doc_example)
     CHECK_EQ(allows(CMD_DEPLOY, "U09CAROL", "C77ANY", "staging", "redis"), 1); /* not redis-* */
     CHECK_EQ(allows(CMD_STATUS, "U09CAROL", "C77ANY", "prod", "postgres"), 1);
     CHECK_EQ(allows(CMD_HISTORY, "U09CAROL", "C77ANY", "staging", "api"), 1);
+    CHECK_EQ(allows(CMD_RESTART, "U09CAROL", "C77ANY", "staging", "api"), 1);
+    CHECK_EQ(allows(CMD_RESTART, "U04BOB", "C05DEPLOYS", "prod", "redis-cache"), 0);
+    CHECK_EQ(allows(CMD_RESTART, "U09CAROL", "C77ANY", "prod", "api"), 0);
     CHECK_EQ(allows(CMD_HELP, "U09CAROL", "C77ANY", "", ""), 1);
     /* Ids are exact: case, prefixes and display names do not match. */
     CHECK_EQ(allows(CMD_DEPLOY, "u03alice", "C05DEPLOYS", "prod", "api"), 0);
@@ -141,6 +144,76 @@ TEST(first_match_decides)
     CHECK_EQ(allows(CMD_DEPLOY, "U1AA", "C3CC", "a", "b"), 0);
 }
 
+static char R[300];
+
+/* policy_decide on P, and its sentence in R. */
+static struct policy_decision decide(enum cmd_verb v, const char *user, const char *chan,
+                                     const char *ns, const char *name)
+{
+    struct policy_decision d = policy_decide(&P, v, user, chan, ns, name);
+    policy_reason(&d, v, user, chan, ns, name, R, sizeof R);
+    return d;
+}
+
+TEST(decision_names_the_rule)
+{
+    CHECK_EQ(parse(example), 0);
+    struct policy_decision d = decide(CMD_DEPLOY, "U03ALICE", "C05DEPLOYS", "prod", "postgres-x");
+    CHECK_EQ(d.allow, 0);
+    CHECK_EQ(d.why, POLICY_RULE);
+    CHECK_EQ(d.line, 7);
+    CHECK_STR(R, "the deny rule on line 7 of the policy matches");
+    d = decide(CMD_DEPLOY, "U03ALICE", "C05DEPLOYS", "prod", "api");
+    CHECK_EQ(d.allow, 1);
+    CHECK_EQ(d.line, 10);
+    CHECK(strstr(R, "line 10") != NULL);
+    d = decide(CMD_DEPLOY, "U03ALICE", "C99RANDOM", "prod", "api");
+    CHECK_EQ(d.allow, 0);
+    CHECK_EQ(d.why, POLICY_NO_CHANNEL);
+    CHECK_STR(R, "no policy rule allows user U03ALICE to deploy prod/api from channel C99RANDOM");
+    d = decide(CMD_DEPLOY, "U09CAROL", "C77ANY", "prod", "api");
+    CHECK_EQ(d.why, POLICY_NO_USER);
+    CHECK_STR(R, "no policy rule allows user U09CAROL to deploy prod/api");
+    CHECK_EQ(parse("allow deploy * * staging/*\n"), 0);
+    d = decide(CMD_DEPLOY, "U09CAROL", "C77ANY", "dev", "api");
+    CHECK_EQ(d.why, POLICY_NO_TARGET);
+    CHECK_STR(R, "no policy rule allows to deploy the target dev/api");
+    /* A verb no allow rule names, then a user, then a channel. */
+    CHECK_EQ(parse("allow deploy U1AA * */*\nallow status * C1AA */*\n"), 0);
+    d = decide(CMD_RESTART, "U1AA", "C1AA", "a", "b");
+    CHECK_EQ(d.why, POLICY_NO_VERB);
+    CHECK_STR(R, "no policy rule allows the verb restart");
+    d = decide(CMD_DEPLOY, "U2BB", "C1AA", "a", "b");
+    CHECK_EQ(d.why, POLICY_NO_USER);
+    CHECK_STR(R, "no policy rule allows user U2BB to deploy a/b");
+    d = decide(CMD_STATUS, "U2BB", "C2BB", "a", "b");
+    CHECK_EQ(d.why, POLICY_NO_CHANNEL);
+    /* Deny rules never count as "closest": the allow rule decides the words. */
+    CHECK_EQ(parse("deny deploy U1AA C1AA a/b\nallow deploy U1AA C2BB */*\n"), 0);
+    d = decide(CMD_DEPLOY, "U1AA", "C3CC", "a", "b");
+    CHECK_EQ(d.why, POLICY_NO_CHANNEL);
+    d = decide(CMD_DEPLOY, "U1AA", "C1AA", "a", "b");
+    CHECK_EQ(d.why, POLICY_RULE);
+    CHECK_EQ(d.line, 1);
+    /* An empty file: nothing names the verb. */
+    CHECK_EQ(parse(""), 0);
+    CHECK_EQ(decide(CMD_STATUS, "U1AA", "C1AA", "a", "b").why, POLICY_NO_VERB);
+    /* Bad input, and ids that are not ids are quoted harmlessly. */
+    d = policy_decide(NULL, CMD_DEPLOY, "U1AA", "C1AA", "a", "b");
+    CHECK_EQ(d.allow, 0);
+    CHECK_EQ(d.why, POLICY_BAD_INPUT);
+    CHECK_EQ(policy_decide(&P, (enum cmd_verb)9, "U1AA", "C1AA", "a", "b").why, POLICY_BAD_INPUT);
+    CHECK_EQ(parse("allow deploy U1AA * */*\n"), 0);
+    decide(CMD_DEPLOY, "<!channel>&", "C1AA", "a", "b");
+    CHECK_STR(R, "no policy rule allows user ??channel?? to deploy a/b");
+    char longid[100];
+    memset(longid, 'U', sizeof longid - 1);
+    longid[sizeof longid - 1] = 0;
+    decide(CMD_DEPLOY, longid, "C1AA", "a", "b");
+    CHECK(strstr(R, "UUU...") != NULL && strlen(R) < 100);
+    CHECK_EQ(policy_decide(&P, CMD_HELP, NULL, NULL, NULL, NULL).allow, 1);
+}
+
 TEST(syntax_variants)
 {
     /* Tabs, CRLF, trailing comment, no final newline, repeated '*'. */
@@ -164,9 +237,9 @@ TEST(parse_errors)
     CHECK_STR(perr("permit * * * */*"), "line 1: unknown action \"permit\" (allow or deny)");
     CHECK_STR(perr("Allow * * * */*"), "line 1: unknown action \"Allow\" (allow or deny)");
     CHECK_STR(perr("# c\n\nallow deploy,help * * */*\n"),
-              "line 3: unknown verb \"help\" (deploy, rollback, status, history or *)");
+              "line 3: unknown verb \"help\" (deploy, rollback, restart, status, history or *)");
     CHECK_STR(perr("allow Deploy * * */*"),
-              "line 1: unknown verb \"Deploy\" (deploy, rollback, status, history or *)");
+              "line 1: unknown verb \"Deploy\" (deploy, rollback, restart, status, history or *)");
     CHECK_STR(perr("allow * alice * */*"),
               "line 1: \"alice\" is not a Slack user id (like U0123ABCD)");
     CHECK_STR(perr("allow * @U0123ABCD * */*"),
@@ -400,6 +473,7 @@ int main(void)
     RUN(doc_recipes);
     RUN(deny_by_default);
     RUN(first_match_decides);
+    RUN(decision_names_the_rule);
     RUN(syntax_variants);
     RUN(parse_errors);
     RUN(rule_count_bound);

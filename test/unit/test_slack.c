@@ -478,6 +478,7 @@ TEST(cmd_help)
     CHECK_STR(cmd_verb_str(CMD_STATUS), "status");
     CHECK_STR(cmd_verb_str(CMD_HISTORY), "history");
     CHECK_STR(cmd_verb_str(CMD_ROLLBACK), "rollback");
+    CHECK_STR(cmd_verb_str(CMD_RESTART), "restart");
     CHECK_STR(cmd_verb_str((enum cmd_verb)42), "?");
     CHECK(has(cmd_usage, "status"));
     CHECK(has(cmd_usage, "rollback"));
@@ -589,6 +590,14 @@ TEST(cmd_other_verbs)
     CHECK(has(cmd_err("rollback api 1.5"), "Not a valid revision"));
     CHECK(has(cmd_err("rollback api 99999999999999999999999"), "Not a valid revision"));
     CHECK(has(cmd_err("rollback api 3 4"), "Too many words"));
+    CHECK_EQ(cmd("Restart prod/api"), 0);
+    CHECK_EQ(C.verb, CMD_RESTART);
+    CHECK_STR(C.ns, "prod");
+    CHECK_STR(C.name, "api");
+    CHECK(has(cmd_err("restart"), "restart needs a target"));
+    CHECK(has(cmd_err("restart api 2"), "Too many words: write restart"));
+    CHECK_EQ(cmd("default/restart 1.4"), 0); /* a deployment named restart */
+    CHECK_EQ(C.verb, CMD_DEPLOY);
     CHECK(has(cmd_err("rollback"), "rollback needs a target"));
     CHECK(has(cmd_err("status"), "status needs a target"));
     CHECK(has(cmd_err("history"), "history needs a target"));

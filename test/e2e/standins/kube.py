@@ -349,6 +349,126 @@ class Fault:
                                                self.path, self.hits, self.count)
 
 
+# ---- Leases (coordination.k8s.io/v1) and the discovery kubectl needs ----
+
+LEASE_GROUP = "coordination.k8s.io"
+_LEASE_ROUTE = re.compile(r"^/apis/coordination\.k8s\.io/v1/namespaces/([^/]+)"
+                          r"/leases(?:/([^/]+))?/?$")
+_MICROTIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?"
+                           r"(Z|[+-]\d\d:\d\d)$")
+_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch",
+          "update", "watch"]
+
+
+def _resource(name, singular, kind):
+    return {"name": name, "singularName": singular, "namespaced": True,
+            "kind": kind, "verbs": _VERBS}
+
+
+def _discovery(kube, path):
+    """The legacy discovery documents (what kubectl reads when the server
+    offers no aggregated discovery), or None."""
+    groups = [("apps", [_resource("deployments", "deployment", "Deployment"),
+                        _resource("replicasets", "replicaset", "ReplicaSet")]),
+              (LEASE_GROUP, [_resource("leases", "lease", "Lease")])]
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{
+                    "clientCIDR": "0.0.0.0/0",
+                    "serverAddress": "127.0.0.1:%d" % kube.port}]}
+    if path == "/api/v1":
+        return {"kind": "APIResourceList", "groupVersion": "v1",
+                "resources": []}
+
+    def group(g):
+        gv = {"groupVersion": g + "/v1", "version": "v1"}
+        return {"name": g, "versions": [gv], "preferredVersion": gv}
+    if path == "/apis":
+        return {"kind": "APIGroupList", "apiVersion": "v1",
+                "groups": [group(g) for g, _ in groups]}
+    for g, res in groups:
+        if path == "/apis/" + g:
+            return dict(group(g), kind="APIGroup", apiVersion="v1")
+        if path == "/apis/%s/v1" % g:
+            return {"kind": "APIResourceList", "apiVersion": "v1",
+                    "groupVersion": g + "/v1", "resources": res}
+    return None
+
+
+def _lease_error(code, name, what):
+    reason = {404: "NotFound", 409: "AlreadyExists" if what == "exists"
+              else "Conflict"}.get(code)
+    msg = {"exists": 'leases.%s "%s" already exists',
+           "missing": 'leases.%s "%s" not found',
+           "modified": 'Operation cannot be fulfilled on leases.%s "%s": '
+                       'the object has been modified; please apply your '
+                       'changes to the latest version and try again'}
+    if what in msg:
+        what = msg[what] % (LEASE_GROUP, name)
+    return ApiError(code, what, reason, details={
+        "name": name, "group": LEASE_GROUP, "kind": "leases"})
+
+
+def _lease_check(obj, ns, name):
+    """Validate a Lease as the API server does (the parts we use)."""
+    if not isinstance(obj, dict) or obj.get("kind", "Lease") != "Lease":
+        raise ApiError(400, "the body of the request was not a Lease")
+    md = obj.get("metadata") or {}
+    if md.get("namespace", ns) != ns:
+        raise ApiError(400, "the namespace of the provided object does not "
+                       "match the namespace sent on the request")
+    if not _NAME_RE.match(md.get("name") or "") and not re.match(
+            r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", md.get("name") or ""):
+        raise ApiError(422, 'Lease.coordination.k8s.io "%s" is invalid: '
+                       "metadata.name: Invalid value" % md.get("name"))
+    if name is not None and md.get("name") != name:
+        raise ApiError(400, "the name of the object (%s) does not match the "
+                       "name on the URL (%s)" % (md.get("name"), name))
+    spec = obj.get("spec") or {}
+    for k in ("acquireTime", "renewTime"):
+        v = spec.get(k)
+        if v is not None and not (isinstance(v, str) and
+                                  _MICROTIME_RE.match(v)):
+            raise ApiError(400, "spec.%s: invalid MicroTime %r" % (k, v))
+    d = spec.get("leaseDurationSeconds")
+    if d is not None and (not isinstance(d, int) or d <= 0):
+        raise ApiError(422, 'Lease.coordination.k8s.io "%s" is invalid: '
+                       "spec.leaseDurationSeconds: must be greater than 0"
+                       % md.get("name"))
+
+
+def _lease_route(h, kube, path, body):
+    """Serve discovery and leases; False when path is neither."""
+    doc = _discovery(kube, path) if h.command == "GET" else None
+    if doc is not None:
+        h.reply(200, _dumps(doc))
+        return True
+    m = _LEASE_ROUTE.match(path)
+    if not m:
+        return False
+    ns, name = m.group(1), m.group(2)
+    verb = {"POST": "create", "PUT": "update", "DELETE": "delete",
+            "GET": "get" if name else "list"}.get(h.command)
+    if verb is None or (verb == "create" and name) or \
+            (verb in ("update", "delete") and not name):
+        raise ApiError(405, "the server does not allow this method on the "
+                       "requested resource")
+    if (verb, "leases") in kube.deny:
+        raise ApiError(403, 'leases.%s%s is forbidden: User "%s" cannot %s '
+                       'resource "leases" in API group "%s" in the namespace '
+                       '"%s"' % (LEASE_GROUP, ' "%s"' % name if name else "",
+                                 kube.user, verb, LEASE_GROUP, ns),
+                       details={"name": name or "", "group": LEASE_GROUP,
+                                "kind": "leases"})
+    try:
+        obj = json.loads(body) if body else None
+    except ValueError:
+        raise ApiError(400, "the body of the request was not valid JSON")
+    code, out = kube._lease_op(verb, ns, name, obj)
+    h.reply(code, _dumps(out))
+    return True
+
+
 # ---- the server ----------------------------------------------------------
 
 _ROUTE = re.compile(r"^/apis/apps/v1/namespaces/([^/]+)/"
@@ -449,9 +569,8 @@ class _KubeHandler(Handler):
                 raise ApiError(401, "Unauthorized")
         if path == "/version":
             return self.reply(200, _dumps(kube.version))
-        disc = discovery(path)  # issue 9: what real kubectl asks first
-        if disc is not None:
-            return self.reply(200, _dumps(disc))
+        if _lease_route(self, kube, path, body):
+            return
         m = _ROUTE.match(path)
         if not m:
             raise ApiError(404, "the server could not find the requested "
@@ -1204,37 +1323,114 @@ class FakeKube(BaseServer):
                             rs["metadata"]["name"], ts)]
             self._touch(key)
 
+    # -- Leases (coordination.k8s.io/v1) --
 
-# ---- issue 9: discovery for real kubectl, mutating admission ------------
+    def _lease_store(self):
+        with self._lock:
+            return self.__dict__.setdefault("_leases", {})
 
-_APPS_RESOURCES = [
-    {"name": "deployments", "singularName": "deployment", "namespaced": True,
-     "kind": "Deployment", "shortNames": ["deploy"], "categories": ["all"],
-     "verbs": ["get", "list", "patch", "watch"]},
-    {"name": "replicasets", "singularName": "replicaset", "namespaced": True,
-     "kind": "ReplicaSet", "shortNames": ["rs"], "categories": ["all"],
-     "verbs": ["get", "list"]},
-]
+    def _lease_op(self, verb, ns, name, obj):
+        """create/get/list/update/delete with resourceVersion preconditions
+        and the API server's 404 / 409 answers. (status, object)."""
+        store = self._lease_store()
+        with self._lock:
+            cur = store.get((ns, name))
+            if verb == "list":
+                items = [copy.deepcopy(v) for (lns, _), v in
+                         sorted(store.items()) if lns == ns]
+                for it in items:
+                    it.pop("kind", None)
+                    it.pop("apiVersion", None)
+                return 200, {"kind": "LeaseList",
+                             "apiVersion": "coordination.k8s.io/v1",
+                             "metadata": {"resourceVersion": str(self._rv)},
+                             "items": items}
+            if verb == "create":
+                _lease_check(obj, ns, None)
+                md = obj["metadata"]
+                if md.get("resourceVersion"):
+                    raise ApiError(500, "resourceVersion should not be set on "
+                                   "objects to be created")
+                if (ns, md["name"]) in store:
+                    raise _lease_error(409, md["name"], "exists")
+                new = copy.deepcopy(obj)
+                new.update(kind="Lease", apiVersion="coordination.k8s.io/v1")
+                new["metadata"].update(namespace=ns, uid=str(uuid.uuid4()),
+                                       creationTimestamp=now_str(),
+                                       resourceVersion=self._next_rv())
+                store[(ns, md["name"])] = new
+                return 201, copy.deepcopy(new)
+            if cur is None:
+                raise _lease_error(404, name, "missing")
+            if verb == "get":
+                return 200, copy.deepcopy(cur)
+            rv = cur["metadata"]["resourceVersion"]
+            if verb == "delete":
+                want = ((obj or {}).get("preconditions") or {}).get(
+                    "resourceVersion")
+                if want is not None and want != rv:
+                    raise _lease_error(409, name, "Precondition failed: "
+                                       "ResourceVersion in precondition: %s, "
+                                       "ResourceVersion in object meta: %s"
+                                       % (want, rv))
+                del store[(ns, name)]
+                return 200, {"kind": "Status", "apiVersion": "v1",
+                             "metadata": {}, "status": "Success",
+                             "details": {"name": name, "group": LEASE_GROUP,
+                                         "kind": "leases",
+                                         "uid": cur["metadata"]["uid"]}}
+            _lease_check(obj, ns, name)
+            want = obj["metadata"].get("resourceVersion")
+            if want and want != rv:
+                raise _lease_error(409, name, "modified")
+            new = copy.deepcopy(obj)
+            new.update(kind="Lease", apiVersion="coordination.k8s.io/v1")
+            for k in ("uid", "creationTimestamp"):
+                new["metadata"][k] = cur["metadata"][k]
+            new["metadata"]["resourceVersion"] = self._next_rv()
+            store[(ns, name)] = new
+            return 200, copy.deepcopy(new)
+
+    def put_lease(self, ns, name, holder, renewed_ago=0.0, duration=60,
+                  annotations=None):
+        """Store a Lease as another pod would have left it: held by holder,
+        last renewed renewed_ago seconds ago. Returns it."""
+        t = datetime.datetime.now(datetime.timezone.utc) - \
+            datetime.timedelta(seconds=renewed_ago)
+        ts = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        obj = {"metadata": {"name": name, "namespace": ns,
+                            "annotations": dict(annotations or {})},
+               "spec": {"holderIdentity": holder,
+                        "leaseDurationSeconds": duration,
+                        "acquireTime": ts, "renewTime": ts,
+                        "leaseTransitions": 0}}
+        self._lease_store().pop((ns, name), None)
+        return self._lease_op("create", ns, None, obj)[1]
+
+    def get_lease(self, ns, name):
+        """A copy of the Lease, or None."""
+        with self._lock:
+            cur = self._lease_store().get((ns, name))
+            return copy.deepcopy(cur)
+
+    def delete_lease(self, ns, name):
+        """Delete the Lease as an operator would (kubectl delete lease)."""
+        self._lease_op("delete", ns, name, None)
+
+    def leases(self, ns):
+        """Copies of the Leases in ns."""
+        return self._lease_op("list", ns, None, None)[1]["items"]
+
+    def complete_rollout(self, ns, name):
+        """Finish the deployment's rollout now (for rollout_mode "stuck")."""
+        with self._lock:
+            key = (ns, name)
+            rs, _ = self._sync_rs(key)
+            self._complete_status(self._deployments[key], rs)
+            self._touch(key)
 
 
-def discovery(path):
-    """The discovery documents kubectl reads before it resolves
-    "deployment/NAME" (legacy, unaggregated form), or None."""
-    if path == "/api":
-        return {"kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [
-                    {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}
-    if path == "/apis":
-        gv = {"groupVersion": "apps/v1", "version": "v1"}
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-            {"name": "apps", "versions": [gv], "preferredVersion": gv}]}
-    if path == "/api/v1":
-        return {"kind": "APIResourceList", "groupVersion": "v1", "resources": []}
-    if path == "/apis/apps/v1":
-        return {"kind": "APIResourceList", "apiVersion": "v1",
-                "groupVersion": "apps/v1", "resources": _APPS_RESOURCES}
-    return None
-
+# ---- issue 9: mutating admission, per-image rollout modes, edits -------
 
 def _admit(self, new):
     for hook in list(self.admission):
