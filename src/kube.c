@@ -235,7 +235,6 @@ static int deploy_patch(struct kapi_job *j, const char *ns, const char *name, co
             if (rc == 1) announce(j->k, pl, ns, name, res);
             return rc;
         }
-        announce(j->k, pl, ns, name, res);
         long long gen0 = pd->generation;
         kdoc_deploy_free(pd);
         if (send_set_image(j, path, pl, who, &r, res) < 0) return -1;
@@ -244,6 +243,8 @@ static int deploy_patch(struct kapi_job *j, const char *ns, const char *name, co
             continue;
         }
         int rc = patch_result(j, ns, name, gen0, &r, pd, res);
+        /* public once the API took the change: a refusal stays private */
+        if (rc == 1) announce(j->k, pl, ns, name, res);
         if (rc == 2 && attempt < KUBE_CONFLICT_RETRIES) continue;
         if (rc == 2)
             return kapi_fail(res,

@@ -22,8 +22,9 @@ struct kube_cfg {
     const char *image_base; /* IMAGE_BASE allow-list of repository prefixes; NULL/"": any */
     int auto_rollback;      /* AUTO_ROLLBACK=1: a failed deploy is rolled back */
     int gitops_refuse;      /* GITOPS_MANAGED=refuse: no deploys to managed deployments */
-    /* Called once by kube_deploy when the deployment was read and the deploy
-     * is going ahead (the public "is deploying 1.3 -> 1.4"); may be NULL. */
+    /* Called once by kube_deploy when the API took the change (or an
+     * already-set image is still rolling out): the public "is deploying
+     * 1.3 -> 1.4"; may be NULL. Refusals happen before it. */
     void (*announce)(void *ctx, const char *text);
     void *announce_ctx;
 };

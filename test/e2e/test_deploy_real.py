@@ -310,6 +310,13 @@ def test_typo_and_api_refusal_never_reach_the_channel():
     assert j.text == ":x: cannot read deployment default/svc-403: injected fault 403 (HTTP 403)", \
         j.text
     assert patches("svc-403") == []
+    # refused on the PATCH (RBAC without patch): still only to the one who asked
+    st.kube.add_fault(method="PATCH", path="/deployments/svc-403", code=403, count=1)
+    j = run("svc-403 1.4")
+    assert len(j.posts) == 1 and j.post["response_type"] == "ephemeral", j.posts
+    assert j.text == (":x: cannot update deployment default/svc-403: injected fault 403 "
+                      "(HTTP 403)"), j.text
+    assert st.kube.images(NS, "svc-403")["svc-403"] == "registry.example/svc-403:1.3"
 
 
 def test_real_deploy_goes_public_within_five_uses():

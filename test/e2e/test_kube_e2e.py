@@ -223,7 +223,9 @@ def test_forbidden_403():
         j = run("svc-403 1.4")
     finally:
         st.kube.deny = set()
-    assert j.text.startswith(":x: <@U0TESTER>"), j.text
+    # an API refusal never reaches the channel (issue 14)
+    assert j.text.startswith(":x: cannot update deployment default/svc-403"), j.text
+    assert [p["json"]["response_type"] for p in j.posts] == ["ephemeral"], j.posts
     assert "forbidden" in j.text and "HTTP 403" in j.text, j.text
     assert j.end["result"] == "failed" and "forbidden" in j.end["error"] and j.end["reply"] == "delivered"
     assert st.kube.images(NS, "svc-403")["svc-403"] == "registry.example/svc-403:1.3"

@@ -1402,6 +1402,55 @@ TEST(deploy_init_containers_at_the_limit)
     fake_teardown(); /* no PATCH */
 }
 
+static int announced_n;
+static char announced_text[512];
+
+static void count_announce(void *ctx, const char *text)
+{
+    (void)ctx;
+    announced_n++;
+    snprintf(announced_text, sizeof announced_text, "%s", text);
+}
+
+/* The public "is deploying" comes once, after the API took the change;
+ * a refusal (GET or PATCH) or an image already running stays private. */
+TEST(deploy_announce)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    k.announce = count_announce;
+    announced_n = 0;
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 409, "");
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_EQ(announced_n, 1);
+    CHECK_EQ(r.announced, 1);
+    CHECK_STR(announced_text, "is deploying default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4)");
+    fake_teardown();
+
+    fake_setup(&k);
+    k.announce = count_announce;
+    announced_n = 0;
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 403, "{\"kind\":\"Status\",\"message\":\"no\"}");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(announced_n, 0);
+    CHECK_EQ(r.announced, 0);
+    fake_teardown();
+
+    fake_setup(&k);
+    k.announce = count_announce;
+    announced_n = 0;
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_EQ(announced_n, 0);
+    fake_teardown();
+}
+
 /* ROLLOUT_TIMEOUT unset: progressDeadlineSeconds + margin, capped. */
 TEST(rollout_timeout_derived)
 {
@@ -1548,6 +1597,7 @@ int main(void)
     RUN(deploy_replaced);
     RUN(deploy_already_set_and_paused);
     RUN(rollout_timeout_derived);
+    RUN(deploy_announce);
     RUN(deploy_init_containers_at_the_limit);
     RUN(status_and_history_flows);
     RUN(rollback_flow);
