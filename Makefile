@@ -31,7 +31,10 @@ DEFS = -std=c11 -D_GNU_SOURCE -DDEPLOY_API_VERSION='"$(VERSION)"'
 MUSL_CC      = musl-gcc
 MUSL_CFLAGS  = -Os $(DEFS) $(WARN) -ffunction-sections -fdata-sections \
                -fno-asynchronous-unwind-tables -fno-stack-protector -isystem $(BEARSSL_SRC)/inc
-MUSL_LDFLAGS = -static -Wl,--gc-sections -s
+# -z noseparate-code: no page of padding around each segment (binutils pads
+# them apart by default); -z norelro: a static musl binary never applies
+# RELRO, so its page alignment is padding too. Together about 5 KiB.
+MUSL_LDFLAGS = -static -Wl,--gc-sections -s -Wl,-z,noseparate-code -Wl,-z,norelro
 
 # The same binary for linux/arm64: Debian's aarch64 cross compiler with
 # musl's arm64 files (musl-dev:arm64 ships this gcc wrapper and its specs).
@@ -41,16 +44,16 @@ BEARSSL_ARM64 = $(BUILD)/bearssl-arm64/libbearssl.a
 # aarch64 segments align to 64 KiB (so it runs on 4K, 16K and 64K page
 # kernels); with RELRO, ld pads the file to that alignment (+62 KiB). A
 # static non-PIE musl binary never mprotects RELRO anyway: drop it.
-ARM64_LDFLAGS = $(MUSL_LDFLAGS) -Wl,-z,norelro
+ARM64_LDFLAGS = $(MUSL_LDFLAGS)
 
 # Tests and fuzzers: host clang with AddressSanitizer and UBSan.
 HOST_CC     = clang
 SAN         = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-HOST_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -isystem $(BEARSSL_SRC)/inc -iquote src
-FUZZ_CFLAGS = -O1 -g $(DEFS) $(WARN) $(SAN) -fsanitize=fuzzer-no-link -isystem $(BEARSSL_SRC)/inc -iquote src
+HOST_CFLAGS = -O1 -g $(DEFS) -DCONFIG_DOCS $(WARN) $(SAN) -isystem $(BEARSSL_SRC)/inc -iquote src
+FUZZ_CFLAGS = -O1 -g $(DEFS) -DCONFIG_DOCS $(WARN) $(SAN) -fsanitize=fuzzer-no-link -isystem $(BEARSSL_SRC)/inc -iquote src
 
 # glibc build for valgrind (memcheck does not like ASan).
-GLIBC_CFLAGS = -O1 -g $(DEFS) $(WARN) -isystem $(BEARSSL_SRC)/inc
+GLIBC_CFLAGS = -O1 -g $(DEFS) -DCONFIG_DOCS $(WARN) -isystem $(BEARSSL_SRC)/inc
 
 SRCS      = $(sort $(wildcard src/*.c))
 LIB_SRCS  = $(filter-out src/main.c,$(SRCS))

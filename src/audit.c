@@ -154,6 +154,8 @@ void audit_write(const struct audit *a)
     if (a->exit_status >= 0) jw_kint(&w, "exit_status", a->exit_status);
     kopt(&w, "peer", a->peer);
     kopt(&w, "client", a->client);
+    kopt(&w, "via", a->via);
+    kopt(&w, "envelope_id", a->envelope_id);
     jw_obj_end(&w);
     emit(&w);
 }

@@ -14,12 +14,14 @@ struct audit {
     const char *image;
     const char *result; /* accepted, ok, failed, killed, ... */
     const char *error;
-    const char *reply;     /* what happened to the response_url post */
-    long job;              /* 0 when no job */
-    long long duration_ms; /* -1 when not applicable */
-    int exit_status;       /* -1 when not applicable */
-    const char *peer;      /* the connection's peer address */
-    const char *client;    /* the client behind TRUSTED_PROXIES (X-Forwarded-For), or NULL */
+    const char *reply;       /* what happened to the response_url post */
+    long job;                /* 0 when no job */
+    long long duration_ms;   /* -1 when not applicable */
+    int exit_status;         /* -1 when not applicable */
+    const char *peer;        /* the connection's peer address */
+    const char *client;      /* the client behind TRUSTED_PROXIES (X-Forwarded-For), or NULL */
+    const char *via;         /* "socket" for Socket Mode envelopes; NULL for HTTP */
+    const char *envelope_id; /* Socket Mode */
 };
 
 /* Write one audit line; NULL fields are left out. */

@@ -67,6 +67,15 @@ static int ok_url(char *v, char *why, size_t whylen)
     return -1;
 }
 
+/* SLACK_API_URL: https only; no trailing '/' (the method name is appended). */
+static int ok_api_url(char *v, char *why, size_t whylen)
+{
+    if (strncmp(v, "https://", 8) != 0) return why_is(why, whylen, "must start with https://");
+    size_t n = strlen(v);
+    while (n > 8 && v[n - 1] == '/') v[--n] = 0;
+    return ok_url(v, why, whylen);
+}
+
 static int ok_proxy(char *v, char *why, size_t whylen)
 {
     struct url u;
@@ -186,87 +195,124 @@ int config_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len
 
 const struct setting config_settings[] = {
     {"SLACK_SIGNING_SECRET", .kind = SETTING_SECRET, FIELD(signing_secret), .flags = SETTING_FILE,
-     .doc_default = "required to serve",
-     .meaning = "the app's signing secret (the file form reads a mounted Secret)"},
+     .doc_default = SETTING_DOC("required to serve over HTTP"),
+     .meaning =
+         SETTING_DOC("the app's signing secret (the file form reads a mounted Secret); optional in "
+                     "Socket Mode, where `POST /deploy` is served only when it is set")},
+    {"SLACK_APP_TOKEN", .kind = SETTING_SECRET, FIELD(app_token), .flags = SETTING_FILE,
+     .meaning =
+         SETTING_DOC("app-level `xapp-…` token with `connections:write`: turns Socket Mode on")},
+    {"SLACK_API_URL", .kind = SETTING_TEXT, FIELD(slack_api_url), .def = "https://slack.com/api",
+     .ok = ok_api_url,
+     .meaning = SETTING_DOC("where `apps.connections.open` is called (Socket Mode)")},
+    {"SOCKET_MODE_CONNECTIONS", INT(socket_connections, 1, SOCKET_CONNS_MAX), .def = "2",
+     .meaning =
+         SETTING_DOC("WebSockets kept open in Socket Mode (1 to 8), so one can be replaced while "
+                     "another serves")},
     {"SLACK_VERIFICATION_TOKEN", .kind = SETTING_SECRET, FIELD(verification_token),
-     .meaning = "legacy token: when set, an unsigned request carrying it is accepted (warned at "
-                "startup; prefer the signing secret alone)"},
-    {"SLACK_TEAM_ID", LIST(team_ids, nteam_ids), .ok = ok_team_id, .doc_default = "unset (any)",
-     .meaning = "comma list of allowed workspace ids"},
+     .meaning = SETTING_DOC(
+         "legacy token: when set, an unsigned request carrying it is accepted (warned at "
+         "startup; prefer the signing secret alone)")},
+    {"SLACK_TEAM_ID", LIST(team_ids, nteam_ids), .ok = ok_team_id,
+     .doc_default = SETTING_DOC("unset (any)"),
+     .meaning = SETTING_DOC("comma list of allowed workspace ids")},
     {"IMAGE_BASE", "ECR_BASE", SETTING_TEXT, FIELD(image_base), .ok = ok_image_base,
-     .doc_default = "unset (any repository the container already runs)",
-     .meaning = "comma list of repository prefixes (no scheme) a deploy may stay within, e.g. "
-                "`123456789.dkr.ecr.us-east-1.amazonaws.com`"},
+     .doc_default = SETTING_DOC("unset (any repository the container already runs)"),
+     .meaning =
+         SETTING_DOC("comma list of repository prefixes (no scheme) a deploy may stay within, e.g. "
+                     "`123456789.dkr.ecr.us-east-1.amazonaws.com`")},
     {"DEPLOY_NAMESPACE", .kind = SETTING_TEXT, FIELD(default_ns), .def = "default",
-     .ok = ok_namespace, .meaning = "namespace when the target names none"},
+     .ok = ok_namespace, .meaning = SETTING_DOC("namespace when the target names none")},
     {"DEPLOY_NAMESPACES", LIST(namespaces, nnamespaces), .ok = ok_namespace,
-     .doc_default = "`$DEPLOY_NAMESPACE`",
-     .meaning = "comma list of namespaces that may be touched; must include `DEPLOY_NAMESPACE`"},
+     .doc_default = SETTING_DOC("`$DEPLOY_NAMESPACE`"),
+     .meaning = SETTING_DOC(
+         "comma list of namespaces that may be touched; must include `DEPLOY_NAMESPACE`")},
     {"DEPLOY_POLICY_FILE", .kind = SETTING_TEXT, FIELD(policy_file),
-     .meaning = "per-user / per-channel rules; deny by default when set (below); a file without "
-                "rules is refused"},
+     .meaning = SETTING_DOC(
+         "per-user / per-channel rules; deny by default when set (below); a file without "
+         "rules is refused")},
     {"LISTEN_ADDR", .kind = SETTING_TEXT, FIELD(listen_addr), .def = "0.0.0.0:5000",
-     .ok = ok_listen, .meaning = "`IP:PORT`, `[::]:5000` for IPv6 (names are not resolved)"},
+     .ok = ok_listen,
+     .meaning = SETTING_DOC("`IP:PORT`, `[::]:5000` for IPv6 (names are not resolved)")},
     {"KUBE_API_URL", .kind = SETTING_TEXT, FIELD(kube_api_url), .ok = ok_url,
-     .doc_default = "`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`",
-     .meaning = "API server; `http://` for `kubectl proxy` (no token is ever sent over it)"},
+     .doc_default = SETTING_DOC("unset: the kubeconfig, else in a pod "
+                                "`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`"),
+     .meaning = SETTING_DOC(
+         "API server; `http://` for `kubectl proxy` (no token is ever sent over it); when "
+         "set it overrides any kubeconfig")},
+    {"KUBECONFIG", .kind = SETTING_TEXT, FIELD(kubeconfig),
+     .meaning = SETTING_DOC(
+         "kubeconfig files (colon list), used when `KUBE_API_URL` is unset (see \"Running "
+         "on a node\")")},
     {"KUBE_TOKEN_FILE", .kind = SETTING_TEXT, FIELD(kube_token_file),
      .def = "/var/run/secrets/kubernetes.io/serviceaccount/token",
-     .meaning = "bearer token, read fresh by every job"},
+     .meaning = SETTING_DOC("bearer token, read fresh by every job")},
     {"KUBE_CA_FILE", .kind = SETTING_TEXT, FIELD(kube_ca_file),
-     .def = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", .meaning = "cluster CA"},
+     .def = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+     .meaning = SETTING_DOC("cluster CA")},
     {"KUBE_TLS_SERVER_NAME", .kind = SETTING_TEXT, FIELD(kube_server_name),
-     .doc_default = "`kubernetes.default.svc` when the URL host is an IP, else the host",
-     .meaning = "name checked in the API server's certificate"},
+     .doc_default =
+         SETTING_DOC("`kubernetes.default.svc` when the URL host is an IP, else the host"),
+     .meaning = SETTING_DOC("name checked in the API server's certificate")},
     {"SLACK_CA_FILE", .kind = SETTING_TEXT, FIELD(slack_ca_file),
-     .def = "/etc/ssl/certs/ca-certificates.crt", .meaning = "trust anchors for `response_url`"},
+     .def = "/etc/ssl/certs/ca-certificates.crt",
+     .meaning = SETTING_DOC("trust anchors for `response_url`")},
     {"RESPONSE_URL_HOSTS", .kind = SETTING_TEXT, FIELD(response_url_hosts),
      .def = "hooks.slack.com", .ok = ok_response_host, .flags = SETTING_EACH,
-     .meaning = "comma list of `host[:port]` a `response_url` may point to (https only)"},
+     .meaning =
+         SETTING_DOC("comma list of `host[:port]` a `response_url` may point to (https only)")},
     {"HTTPS_PROXY", "https_proxy", SETTING_TEXT, FIELD(https_proxy), .ok = ok_proxy,
-     .meaning = "egress through an HTTP CONNECT proxy, `http://host:port` (no credentials)"},
+     .meaning =
+         SETTING_DOC("egress through an HTTP CONNECT proxy, `http://host:port` (no credentials)")},
     {"NO_PROXY", "no_proxy", SETTING_TEXT, FIELD(no_proxy),
-     .meaning = "comma list of hosts and suffixes reached without the proxy"},
+     .meaning = SETTING_DOC("comma list of hosts and suffixes reached without the proxy")},
     {"ROLLOUT_TIMEOUT", INT(rollout_timeout, 0, ROLLOUT_TIMEOUT_MAX),
-     .doc_default = "`0`: the deployment's `progressDeadlineSeconds` (600 when unset) + 60, at "
-                    "most 1680",
-     .meaning = "seconds to follow a rollout before reporting it as still rolling out; at most "
-                "1680 (a `response_url` lives 30 minutes)"},
+     .doc_default = SETTING_DOC("`0`: the deployment's `progressDeadlineSeconds` (600 when unset) "
+                                "+ 60, at most 1680"),
+     .meaning = SETTING_DOC(
+         "seconds to follow a rollout before reporting it as still rolling out; at most "
+         "1680 (a `response_url` lives 30 minutes)")},
     {"JOB_TIMEOUT", INT(job_timeout, 0, JOB_TIMEOUT_MAX),
-     .doc_default = "`ROLLOUT_TIMEOUT + 120` (1800 when derived)",
-     .meaning = "hard deadline of a job (must exceed `ROLLOUT_TIMEOUT`); past it the job is "
-                "killed and the user told"},
+     .doc_default = SETTING_DOC("`ROLLOUT_TIMEOUT + 120` (1800 when derived)"),
+     .meaning =
+         SETTING_DOC("hard deadline of a job (must exceed `ROLLOUT_TIMEOUT`); past it the job is "
+                     "killed and the user told")},
     {"AUTO_ROLLBACK", INT(auto_rollback, 0, 1), .def = "0",
-     .meaning = "`1`: a rollout Kubernetes declares failed is rolled back to the revision that ran "
-                "before; the post says both"},
+     .meaning = SETTING_DOC("`1`: a rollout Kubernetes declares failed is rolled back to the "
+                            "revision that ran before; the post says both")},
     {"GITOPS_MANAGED", .kind = SETTING_TEXT, FIELD(gitops_managed), .def = "warn", .ok = ok_gitops,
-     .meaning = "a deployment managed by Argo CD, Flux or Helm: `warn` deploys and says it may be "
-                "reverted, `refuse` refuses"},
+     .meaning = SETTING_DOC("a deployment managed by Argo CD, Flux or Helm: `warn` deploys and "
+                            "says it may be reverted, `refuse` refuses")},
     {"TRUSTED_PROXIES", .kind = SETTING_TEXT, FIELD(trusted_proxies), .ok = ok_cidr,
      .flags = SETTING_EACH,
-     .meaning = "comma list of CIDRs (the ingress controller's pods); from these peers the audit "
-                "also records `client`, the last untrusted address in `X-Forwarded-For`"},
+     .meaning = SETTING_DOC(
+         "comma list of CIDRs (the ingress controller's pods); from these peers the audit "
+         "also records `client`, the last untrusted address in `X-Forwarded-For`")},
     {"LEASE_NAMESPACE", .kind = SETTING_TEXT, FIELD(lease_namespace), .ok = ok_namespace,
-     .doc_default = "the pod's namespace (the service account's `namespace` file beside "
-                    "`KUBE_TOKEN_FILE`)",
-     .meaning = "where the per-target lock Leases live (taken by the job child, so the lock "
-                "holds across replicas); unset outside a cluster: locks stay in-process"},
+     .doc_default =
+         SETTING_DOC("the pod's namespace (the service account's `namespace` file beside "
+                     "`KUBE_TOKEN_FILE`)"),
+     .meaning =
+         SETTING_DOC("where the per-target lock Leases live (taken by the job child, so the lock "
+                     "holds across replicas); unset outside a cluster: locks stay in-process")},
     {"POD_NAME", .kind = SETTING_TEXT, FIELD(pod_name), .ok = ok_pod_name,
-     .doc_default = "the hostname",
-     .meaning = "the Lease holder identity (set from the downward API)"},
+     .doc_default = SETTING_DOC("the hostname"),
+     .meaning = SETTING_DOC("the Lease holder identity (set from the downward API)")},
     {"LEASE_DURATION", INT(lease_duration, 3, 3600), .def = "60",
-     .meaning = "seconds a lock Lease outlives a pod that died; renewed every third of it"},
+     .meaning =
+         SETTING_DOC("seconds a lock Lease outlives a pod that died; renewed every third of it")},
     {"MAX_JOBS", INT(max_jobs, 1, MAX_JOBS_LIMIT), .def = "16",
-     .meaning = "concurrent jobs; beyond that the ack says \"busy\""},
+     .meaning = SETTING_DOC("concurrent jobs; beyond that the ack says \"busy\"")},
     {"MAX_CONNS", INT(max_conns, 4, 65536), .def = "1024",
-     .meaning = "open client connections; at the cap the oldest idle one is closed, else the "
-                "slowest sender"},
+     .meaning =
+         SETTING_DOC("open client connections; at the cap the oldest idle one is closed, else the "
+                     "slowest sender")},
     {"HEADER_TIMEOUT", INT(header_timeout, 1, 3600), .def = "10",
-     .meaning = "seconds a client has to send a whole request"},
+     .meaning = SETTING_DOC("seconds a client has to send a whole request")},
     {"KEEPALIVE_TIMEOUT", INT(keepalive_timeout, 1, 3600), .def = "5",
-     .meaning = "seconds an idle keep-alive connection is kept"},
+     .meaning = SETTING_DOC("seconds an idle keep-alive connection is kept")},
     {"SHUTDOWN_GRACE", INT(shutdown_grace, 0, 3600), .def = "25",
-     .meaning = "seconds SIGTERM waits for running jobs"},
+     .meaning = SETTING_DOC("seconds SIGTERM waits for running jobs")},
 };
 const size_t config_nsettings = sizeof config_settings / sizeof config_settings[0];
 
@@ -421,9 +467,7 @@ static int default_api_url(struct config *c, char *err, size_t errlen)
     unsigned long port = 443;
     if (p && (slice_to_ulong((struct slice){p, strlen(p)}, 65535, &port) < 0 || port == 0))
         return fail(err, errlen, "KUBERNETES_SERVICE_PORT", "must be a port number");
-    if (!h)
-        return fail(err, errlen, "KUBE_API_URL",
-                    "unset and KUBERNETES_SERVICE_HOST is not set either (not in a cluster?)");
+    if (!h) return 0; /* not in a cluster: the kubeconfig decides (kubesrc.c) */
     int n = snprintf(c->kube_api_url, sizeof c->kube_api_url,
                      strchr(h, ':') ? "https://[%s]:%lu" : "https://%s:%lu", h, port);
     if (n < 0 || (size_t)n >= sizeof c->kube_api_url)
@@ -470,11 +514,18 @@ static int lease_defaults(struct config *c, char *err, size_t errlen)
 static int check_relations(struct config *c, enum config_mode mode, char *err, size_t errlen)
 {
     c->signing_secret_len = c->signing_secret ? strlen(c->signing_secret) : 0;
-    if (mode == CONFIG_SERVE && c->signing_secret_len == 0)
+    /* Socket Mode: the app token turns it on; the signing secret is then
+     * optional (POST /deploy is served only when it is set). */
+    if (c->app_token &&
+        (strncmp(c->app_token, "xapp-", 5) != 0 || strpbrk(c->app_token, " \t\r\n")))
+        return fail(err, errlen, "SLACK_APP_TOKEN",
+                    "must be an app-level token (xapp-...) with connections:write");
+    if (mode == CONFIG_SERVE && c->signing_secret_len == 0 && !c->app_token)
         return fail(err, errlen, "SLACK_SIGNING_SECRET",
                     "required to serve (or SLACK_SIGNING_SECRET_FILE); find it under Basic "
-                    "Information in the Slack app's settings");
-    if (mode == CONFIG_SERVE && c->signing_secret_len < 16)
+                    "Information in the Slack app's settings (or set SLACK_APP_TOKEN for Socket "
+                    "Mode)");
+    if (mode == CONFIG_SERVE && c->signing_secret_len && c->signing_secret_len < 16)
         return fail(err, errlen, "SLACK_SIGNING_SECRET", "too short to be a Slack signing secret");
     config_parse_addr(c->listen_addr, &c->listen, &c->listen_len);
     if (c->nnamespaces == 0) {

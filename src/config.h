@@ -23,6 +23,10 @@ struct config {
     char *signing_secret; /* never logged; NULL when unset */
     size_t signing_secret_len;
     char *verification_token; /* legacy; NULL unless set; never logged */
+    /* Socket Mode: on when app_token is set (SLACK_APP_TOKEN[_FILE]). */
+    char *app_token; /* xapp-…; never logged; NULL in HTTP mode */
+    char slack_api_url[256];
+    int socket_connections;
     char team_ids[CONFIG_MAX_LIST][SLACK_ID_MAX + 1];
     int nteam_ids;
     char slack_ca_file[256];
@@ -37,7 +41,9 @@ struct config {
     char policy_file[256]; /* "" when unset */
 
     /* Kubernetes */
-    char kube_api_url[512];
+    char kube_api_url[512]; /* "" when neither KUBE_API_URL nor in-cluster: kubesrc.c fills
+                               it from the kubeconfig */
+    char kubeconfig[4096];  /* KUBECONFIG, a colon list; "" when unset */
     char kube_token_file[256];
     char kube_ca_file[256];
     char kube_server_name[256];
@@ -60,7 +66,7 @@ struct config {
 };
 
 enum config_mode {
-    CONFIG_SERVE, /* needs the signing secret and the kube API */
+    CONFIG_SERVE, /* needs the signing secret or an app token, and the kube API */
     CONFIG_CLI,   /* needs the kube API */
 };
 
@@ -78,6 +84,15 @@ enum setting_kind {
 /* One row per environment variable. The validator sees the value copied into
  * its field (a list: each entry), may normalize it in place, and returns 0,
  * or -1 with why (a short reason that never repeats a secret). */
+/* README's columns are only read by the test that checks README's table
+ * against this table (host builds define CONFIG_DOCS); the shipped binary
+ * leaves them out (about 4 KiB). */
+#ifdef CONFIG_DOCS
+#define SETTING_DOC(s) s
+#else
+#define SETTING_DOC(s) NULL
+#endif
+
 struct setting {
     const char *name;  /* environment variable */
     const char *alias; /* another name read when name is unset, or NULL */
@@ -88,8 +103,8 @@ struct setting {
     const char *def;  /* value when unset; NULL = unset */
     int (*ok)(char *value, char *why, size_t whylen);
     unsigned flags;          /* SETTING_FILE */
-    const char *doc_default; /* README's "default" column */
-    const char *meaning;     /* README's "meaning" column */
+    const char *doc_default; /* README's "default" column (NULL in the shipped binary) */
+    const char *meaning;     /* README's "meaning" column (NULL in the shipped binary) */
 };
 
 extern const struct setting config_settings[];

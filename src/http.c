@@ -155,21 +155,6 @@ static int parse_header(struct slice l, struct http_header *h)
     return 0;
 }
 
-/* 1 when the comma-separated list v holds token (case-insensitive). */
-static int list_has(struct slice v, const char *token)
-{
-    size_t i = 0;
-    while (i < v.n) {
-        while (i < v.n && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ',')) i++;
-        size_t s = i;
-        while (i < v.n && v.p[i] != ',') i++;
-        size_t e = i;
-        while (e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t')) e--;
-        if (e > s && slice_eq_nocase((struct slice){v.p + s, e - s}, token)) return 1;
-    }
-    return 0;
-}
-
 long http_parse(const char *buf, size_t len, size_t *scanned, struct http_request *r)
 {
     size_t start = 0;
@@ -220,8 +205,8 @@ long http_parse(const char *buf, size_t len, size_t *scanned, struct http_reques
         } else if (slice_eq_nocase(h->name, "host")) {
             if (host++) return -S_BAD_REQUEST;
         } else if (slice_eq_nocase(h->name, "connection")) {
-            conn_close |= list_has(h->value, "close");
-            conn_keep |= list_has(h->value, "keep-alive");
+            conn_close |= slice_list_has(h->value, "close");
+            conn_keep |= slice_list_has(h->value, "keep-alive");
         } else if (slice_eq_nocase(h->name, "expect")) {
             if (!slice_eq_nocase(h->value, "100-continue")) return -S_EXPECTATION_FAILED;
             r->expect_continue = r->minor >= 1;

@@ -764,16 +764,9 @@ static void stream_free(struct httpc_stream *s)
     free(s);
 }
 
-struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, const struct url *u,
-                                const char *const *headers, const char *body, size_t body_len,
-                                int *status, char *err, size_t errlen)
+static struct httpc_stream *stream_new(const struct httpc_opts *o, char *err, size_t errlen)
 {
     struct httpc_stream *s = calloc(1, sizeof *s);
-    struct url pu;
-    char hp[300], target[2400];
-    char *req = NULL;
-    int via_proxy = o->proxy && *o->proxy && !httpc_no_proxy_match(u->host, o->no_proxy);
-
     last_err = HTTPC_OK;
     if (!s) {
         snprintf(err, errlen, "out of memory");
@@ -782,11 +775,21 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
     }
     s->fd = -1;
     s->timeout_s = o->timeout_s > 0 ? o->timeout_s : IO_TIMEOUT;
-    if (!valid_token(method)) {
-        snprintf(err, errlen, "bad HTTP method");
-        goto bad_request;
+    return s;
+}
+
+/* TCP to u's host, through the proxy when it applies (CONNECT for https).
+ * Nothing of the request sent yet. */
+static struct httpc_stream *stream_tunnel(const struct httpc_opts *o, const struct url *u,
+                                          int via_proxy, char *err, size_t errlen)
+{
+    struct httpc_stream *s = stream_new(o, err, errlen);
+    struct url pu;
+    if (!s) return NULL;
+    if (via_proxy && proxy_url(o->proxy, &pu, err, errlen) < 0) {
+        failed(HTTPC_BAD_REQUEST);
+        goto fail;
     }
-    if (via_proxy && proxy_url(o->proxy, &pu, err, errlen) < 0) goto bad_request;
     s->fd = via_proxy ? dial(pu.host, pu.port, s->timeout_s, err, errlen)
                       : dial(u->host, u->port, s->timeout_s, err, errlen);
     if (s->fd < 0) {
@@ -797,7 +800,6 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
         }
         goto fail;
     }
-    hostport(u, 0, hp, sizeof hp);
     if (via_proxy && u->https) {
         char cp[300], creq[700];
         hostport(u, 1, cp, sizeof cp);
@@ -819,20 +821,115 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
         }
         s->pos = s->len = 0;
     }
-    if (u->https) {
-        s->tls = malloc(sizeof *s->tls);
-        if (!s->tls) {
-            snprintf(err, errlen, "out of memory");
-            goto nomem;
-        }
-        const char *name = o->server_name && *o->server_name ? o->server_name : u->host;
-        if (tls_open(s->tls, s->fd, o->anchors, name, s->timeout_s, err, errlen) < 0) {
-            tls_failed(s->tls);
-            free(s->tls);
-            s->tls = NULL;
-            goto fail;
-        }
+    return s;
+fail:
+    stream_free(s);
+    return NULL;
+}
+
+/* TLS on s for an https u; frees s on failure. */
+static struct httpc_stream *stream_tls(struct httpc_stream *s, const struct httpc_opts *o,
+                                       const struct url *u, char *err, size_t errlen)
+{
+    if (!s || !u->https) return s;
+    s->tls = malloc(sizeof *s->tls);
+    if (!s->tls) {
+        snprintf(err, errlen, "out of memory");
+        failed(HTTPC_IO);
+        goto fail;
     }
+    const char *name = o->server_name && *o->server_name ? o->server_name : u->host;
+    if (tls_open_cert(s->tls, s->fd, o->anchors, o->client_cert, name, s->timeout_s, err, errlen) <
+        0) {
+        tls_failed(s->tls);
+        free(s->tls);
+        s->tls = NULL;
+        goto fail;
+    }
+    return s;
+fail:
+    stream_free(s);
+    return NULL;
+}
+
+/* A connection to u's host: the tunnel, then TLS for https. */
+static struct httpc_stream *stream_connect(const struct httpc_opts *o, const struct url *u,
+                                           int via_proxy, char *err, size_t errlen)
+{
+    return stream_tls(stream_tunnel(o, u, via_proxy, err, errlen), o, u, err, errlen);
+}
+
+static int uses_proxy(const struct httpc_opts *o, const struct url *u)
+{
+    return o->proxy && *o->proxy && !httpc_no_proxy_match(u->host, o->no_proxy);
+}
+
+int httpc_dial(const struct httpc_opts *o, const struct url *u, char *err, size_t errlen)
+{
+    struct httpc_stream *s = stream_tunnel(o, u, uses_proxy(o, u), err, errlen);
+    if (!s) return -1;
+    int fd = s->fd;
+    s->fd = -1;
+    stream_free(s);
+    return fd;
+}
+
+struct httpc_stream *httpc_attach(const struct httpc_opts *o, const struct url *u, int fd,
+                                  char *err, size_t errlen)
+{
+    struct httpc_stream *s = stream_new(o, err, errlen);
+    if (!s) {
+        close(fd);
+        return NULL;
+    }
+    s->fd = fd;
+    return stream_tls(s, o, u, err, errlen);
+}
+
+long httpc_raw_read(struct httpc_stream *s, void *buf, size_t n, int timeout_s, char *err,
+                    size_t errlen)
+{
+    if (s->pos < s->len) { /* bytes read past a response head */
+        size_t k = s->len - s->pos < n ? s->len - s->pos : n;
+        memcpy(buf, s->in + s->pos, k);
+        s->pos += k;
+        return (long)k;
+    }
+    int bare;
+    if (timeout_s > 0) s->timeout_s = timeout_s;
+    return conn_read(s, buf, n, &bare, err, errlen);
+}
+
+int httpc_raw_write(struct httpc_stream *s, const void *buf, size_t n, char *err, size_t errlen)
+{
+    return conn_write(s, buf, n, err, errlen);
+}
+
+int httpc_raw_fd(const struct httpc_stream *s)
+{
+    return s->fd;
+}
+
+int httpc_raw_pending(const struct httpc_stream *s)
+{
+    if (s->pos < s->len) return 1;
+    return s->tls && (br_ssl_engine_current_state(&s->tls->sc.eng) & BR_SSL_RECVAPP) != 0;
+}
+
+struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, const struct url *u,
+                                const char *const *headers, const char *body, size_t body_len,
+                                int *status, char *err, size_t errlen)
+{
+    char hp[300], target[2400];
+    char *req = NULL;
+    int via_proxy = uses_proxy(o, u);
+    if (!valid_token(method)) {
+        snprintf(err, errlen, "bad HTTP method");
+        return failed(HTTPC_BAD_REQUEST), NULL;
+    }
+    struct httpc_stream *s = stream_connect(o, u, via_proxy, err, errlen);
+    if (!s) return NULL;
+    hostport(u, 0, hp, sizeof hp);
     if (via_proxy && !u->https)
         snprintf(target, sizeof target, "http://%s%s", hp, u->path);
     else

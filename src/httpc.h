@@ -27,6 +27,7 @@ struct httpc_opts {
     const char *proxy;       /* HTTPS_PROXY value (http://host:port) or NULL */
     const char *no_proxy;    /* NO_PROXY or NULL */
     int timeout_s;           /* connect, handshake, and each read or write */
+    const struct tls_client_cert *client_cert; /* shown when the server asks; NULL: none */
 };
 
 /* Why an httpc call failed; callers branch on it, the err text beside it is
@@ -102,6 +103,28 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
 long httpc_read_line(struct httpc_stream *s, char *buf, size_t cap, int timeout_s, char *err,
                      size_t errlen);
 void httpc_close(struct httpc_stream *s);
+
+/* For protocols that take over the connection (the WebSocket in
+ * src/socket.c), in two steps that may run in different processes:
+ * httpc_dial resolves and connects to u's host, through HTTPS_PROXY
+ * (CONNECT) unless NO_PROXY excludes it, and returns the socket (-1 with
+ * err and httpc_last_error); httpc_attach takes that socket over (closing
+ * it on failure) and, for https, runs the TLS handshake verified as
+ * httpc_do verifies. NULL with err filled on failure; free with
+ * httpc_close. Nothing of a request is sent. */
+int httpc_dial(const struct httpc_opts *o, const struct url *u, char *err, size_t errlen);
+struct httpc_stream *httpc_attach(const struct httpc_opts *o, const struct url *u, int fd,
+                                  char *err, size_t errlen);
+/* Raw bytes on a stream from httpc_attach. Read: > 0 bytes, 0 when the
+ * peer closed, -1 with err (a timeout after timeout_s > 0, else the
+ * stream's timeout). Write: all n bytes or -1. */
+long httpc_raw_read(struct httpc_stream *s, void *buf, size_t n, int timeout_s, char *err,
+                    size_t errlen);
+int httpc_raw_write(struct httpc_stream *s, const void *buf, size_t n, char *err, size_t errlen);
+/* The socket, to poll for POLLIN; and 1 when bytes are readable without
+ * waiting on it (already decrypted by TLS): poll would not show those. */
+int httpc_raw_fd(const struct httpc_stream *s);
+int httpc_raw_pending(const struct httpc_stream *s);
 
 /* 1 when host is excluded from proxying by no_proxy: a comma (or space)
  * separated list of "example.com" (the domain and its subdomains),

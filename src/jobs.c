@@ -162,7 +162,10 @@ void jobs_reap(struct jobs *j, long long now_ms, jobs_done_fn done, void *arg)
     for (int n = 0; n < j->max + 64 && (pid = waitpid(-1, &st, WNOHANG)) > 0; n++) {
         struct job *job = by_pid(j, pid);
         if (!job) {
-            if (j->notices > 0) j->notices--; /* a notice child */
+            if (pid == j->sidecar)
+                j->sidecar = 0; /* socksup notices and restarts it */
+            else if (j->notices > 0)
+                j->notices--; /* a notice child */
             continue;
         }
         /* The child has exited: whatever it wrote is in the pipe already

@@ -66,7 +66,8 @@ typedef void (*jobs_result_fn)(void *arg, struct job *job, long long now_ms);
 struct jobs {
     struct job *v;
     int max, running;
-    int notices; /* notice children not yet reaped */
+    int notices;   /* notice children not yet reaped */
+    pid_t sidecar; /* the Socket Mode child (src/socksup.c): reaped here, set to 0 */
     long next_id;
     struct loop *loop; /* result pipes are watched here when set */
     jobs_result_fn on_result;

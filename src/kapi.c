@@ -71,7 +71,20 @@ int kapi_read_token(struct kapi_job *j, char *err, size_t errlen)
     int fd;
     j->auth[0] = 0;
     if (!k->token_file || !*k->token_file) {
-        if (!k->api.https) return 0;
+        if (k->token) {
+            char fresh[KUBE_TOKEN_MAX + 1];
+            const char *t = k->token;
+            if (j->authed && k->refresh_token) { /* after a 401: expired or revoked */
+                if (k->refresh_token(k->refresh_ctx, fresh, sizeof fresh, err, errlen) < 0)
+                    return -1;
+                t = fresh;
+            }
+            j->authed = 1;
+            snprintf(j->auth, sizeof j->auth, "Authorization: Bearer %s", t);
+            memset(fresh, 0, sizeof fresh);
+            return 0;
+        }
+        if (!k->api.https || k->client_cert) return 0; /* a proxy, or certificate auth */
         snprintf(err, errlen, "no token file configured");
         return -1;
     }
@@ -129,6 +142,7 @@ void kapi_init(struct kapi_job *j, const struct kube_cfg *k, struct kube_result 
     j->o.proxy = k->proxy;
     j->o.no_proxy = k->no_proxy;
     j->o.timeout_s = k->timeout_s > 0 ? k->timeout_s : IO_TIMEOUT;
+    j->o.client_cert = k->client_cert;
     j->t0 = hook_now_ms();
 }
 
@@ -188,7 +202,7 @@ int kapi_request(struct kapi_job *j, const char *method, const char *path, const
             httpc_explain(resp->error, "the Kubernetes API", &u, e, err, errlen);
             return -1;
         }
-        if (resp->status == 401 && !reauth && j->k->token_file) {
+        if (resp->status == 401 && !reauth && (j->k->token_file || j->k->refresh_token)) {
             reauth = 1;
             hook_free(resp);
             if (kapi_read_token(j, err, errlen) < 0) return -1;
@@ -293,7 +307,8 @@ struct httpc_stream *kapi_watch_open(struct kapi_job *j, const char *path, int *
     for (int attempt = 0;; attempt++) {
         headers(j, NULL, h);
         struct httpc_stream *s = hook_open(&j->o, "GET", &u, h, NULL, 0, status, err, errlen);
-        if (!s || *status != 401 || attempt > 0 || !j->k->token_file) return s;
+        if (!s || *status != 401 || attempt > 0 || !(j->k->token_file || j->k->refresh_token))
+            return s;
         hook_close(s);
         if (kapi_read_token(j, err, errlen) < 0) return NULL;
     }

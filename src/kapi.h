@@ -17,12 +17,15 @@ struct kapi_job {
     struct httpc_opts o;
     char auth[KUBE_TOKEN_MAX + 32]; /* "Authorization: Bearer ..." or "" */
     long long t0;                   /* job start (monotonic ms), for deadlines */
+    int authed;                     /* a token was set once (a later read is after a 401) */
 };
 
 /* Zero res, set up j for k (k must outlive j) and note the start time. */
 void kapi_init(struct kapi_job *j, const struct kube_cfg *k, struct kube_result *res);
 /* Read the token file afresh (bound tokens rotate). A missing file is fine
- * only for http:// (kubectl proxy). 0, or -1 with err. */
+ * only for http:// (kubectl proxy). With an in-memory token instead, a
+ * second read (after a 401) asks k->refresh_token for a fresh one. 0, or
+ * -1 with err. */
 int kapi_read_token(struct kapi_job *j, char *err, size_t errlen);
 
 /* API path (api's path prefix + "/apis/apps/v1/namespaces/NS/" + rest) in

@@ -161,25 +161,17 @@ static int controlled_by(const struct json_doc *d, int rs, const char *uid)
     return 0;
 }
 
-struct rsrev {
-    long rev;
-    int tok;
-};
-
 static int rsrev_desc(const void *a, const void *b)
 {
-    long x = ((const struct rsrev *)a)->rev, y = ((const struct rsrev *)b)->rev;
+    long x = ((const struct krs_rev *)a)->rev, y = ((const struct krs_rev *)b)->rev;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* The ReplicaSets of the list rl controlled by the Deployment (uid), with a
- * valid revision, sorted newest first. Returns the count (*out malloc'd) or
- * -1. */
-static int owned_revisions(const struct json_doc *rl, const char *uid, struct rsrev **out)
+int krs_owned_revisions(const struct json_doc *rl, const char *uid, struct krs_rev **out)
 {
     int items = json_get(rl, 0, "items");
     int n = 0;
-    struct rsrev *v;
+    struct krs_rev *v;
     *out = NULL;
     if (items < 0 || rl->toks[items].type != JSON_ARRAY) return -1;
     v = malloc(((size_t)rl->toks[items].size + 1) * sizeof *v);
@@ -200,7 +192,7 @@ long krs_rollback_target(const char *deploy, size_t dlen, const char *rslist, si
                          long want, size_t *rs_off, size_t *rs_len, char *err, size_t errlen)
 {
     struct json_doc dd, rl;
-    struct rsrev *v = NULL;
+    struct krs_rev *v = NULL;
     char uid[128], name[K8S_NAME_MAX + 1];
     long found = -1;
     int n, pick = -1;
@@ -220,7 +212,7 @@ long krs_rollback_target(const char *deploy, size_t dlen, const char *rslist, si
     }
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "uid", JP_END), uid, sizeof uid);
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "name", JP_END), name, sizeof name);
-    n = owned_revisions(&rl, uid, &v);
+    n = krs_owned_revisions(&rl, uid, &v);
     if (n < 0) {
         snprintf(err, errlen, "malformed ReplicaSetList JSON");
         goto out;
@@ -319,7 +311,7 @@ int krs_history_text(const char *deploy, size_t dlen, const char *rslist, size_t
                      size_t cap)
 {
     struct json_doc dd, rl;
-    struct rsrev *v = NULL;
+    struct krs_rev *v = NULL;
     char uid[128], name[K8S_NAME_MAX + 1], ns[K8S_NS_MAX + 1], ts[64], cause[1024], cl[1024];
     struct sb b;
     int n;
@@ -332,7 +324,7 @@ int krs_history_text(const char *deploy, size_t dlen, const char *rslist, size_t
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "uid", JP_END), uid, sizeof uid);
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "name", JP_END), name, sizeof name);
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "namespace", JP_END), ns, sizeof ns);
-    n = owned_revisions(&rl, uid, &v);
+    n = krs_owned_revisions(&rl, uid, &v);
     if (n < 0) goto out;
     long current = kdoc_revision(&dd, 0);
     if (current < 0 && n > 0) current = v[0].rev;

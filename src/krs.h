@@ -28,6 +28,19 @@ long krs_rollback_target(const char *deploy, size_t dlen, const char *rslist, si
  * -1 on bad input. */
 int krs_template_matches(const char *deploy, size_t dlen, const char *rs, size_t rlen);
 
+struct json_doc;
+
+/* A ReplicaSet of a parsed list: its revision and its token there. */
+struct krs_rev {
+    long rev;
+    int tok;
+};
+
+/* The ReplicaSets of the parsed list rl controlled by the Deployment (uid),
+ * with a valid revision, sorted newest first. Returns the count (*out
+ * malloc'd) or -1. */
+int krs_owned_revisions(const struct json_doc *rl, const char *uid, struct krs_rev **out);
+
 /* "revisions newest first" text for the Deployment and its ReplicaSetList.
  * Returns the number of revisions listed, or -1 on bad input. */
 int krs_history_text(const char *deploy, size_t dlen, const char *rslist, size_t rlen, char *out,

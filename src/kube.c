@@ -10,6 +10,7 @@
 
 #include "k8sname.h"
 #include "kapi.h"
+#include "kjson.h"
 #include "kdoc.h"
 #include "kimage.h"
 #include "krs.h"
@@ -323,7 +324,8 @@ int kube_status(const struct kube_cfg *k, const char *ns, const char *name, stru
     kapi_init(&j, k, res);
     if (check_target(ns, name, res) < 0 || job_open(&j, ns, name, NULL, 0, res) < 0) return -1;
     if (kapi_get_deploy_checked(&j, ns, name, &r, &d, res) < 0) return -1;
-    int n = kdoc_status_text(r.body, r.len, res->text, sizeof res->text);
+    int n = k->output_json ? (int)kjson_status(r.body, r.len, res->text, sizeof res->text)
+                           : kdoc_status_text(r.body, r.len, res->text, sizeof res->text);
     kapi_free(&r);
     if (n < 0) {
         kdoc_deploy_free(&d);
@@ -351,7 +353,9 @@ int kube_history(const struct kube_cfg *k, const char *ns, const char *name,
         kapi_free(&r);
         return -1;
     }
-    int n = krs_history_text(r.body, r.len, l.body, l.len, res->text, sizeof res->text);
+    int n = k->output_json
+                ? (int)kjson_history(r.body, r.len, l.body, l.len, res->text, sizeof res->text)
+                : krs_history_text(r.body, r.len, l.body, l.len, res->text, sizeof res->text);
     kapi_free(&l);
     kapi_free(&r);
     if (n < 0) return kapi_fail(res, "cannot read the rollout history of %s/%s", ns, name);

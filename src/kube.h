@@ -15,6 +15,13 @@ struct kube_cfg {
     struct url api;         /* KUBE_API_URL parsed (http:// allowed for kubectl proxy) */
     char server_name[256];  /* name checked in the API server certificate */
     const char *token_file; /* read at the start of every operation; may be absent for http:// */
+    const char *token;      /* a bearer token held in memory (kubeconfig, exec plugin; checked
+                               there by kubeconfig_token_ok), used when token_file is NULL */
+    const struct tls_client_cert *client_cert; /* TLS client authentication, or NULL */
+    /* After a 401 with an in-memory token: a fresh token into tok (an exec
+     * plugin run again, as client-go does); NULL when there is no way. */
+    int (*refresh_token)(void *ctx, char *tok, size_t cap, char *err, size_t errlen);
+    void *refresh_ctx;
     const struct tls_anchors *ca;
     const char *proxy, *no_proxy;
     int timeout_s;          /* per I/O operation (IO_TIMEOUT) */
@@ -27,6 +34,7 @@ struct kube_cfg {
      * 1.3 -> 1.4"; may be NULL. Refusals happen before it. */
     void (*announce)(void *ctx, const char *text);
     void *announce_ctx;
+    int output_json; /* status, history: res->text is JSON (kjson.h; CLI -o json) */
 };
 
 /* How a failed operation ended, for the emoji people see first. */

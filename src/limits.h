@@ -81,4 +81,18 @@
  * and read, and the longest wait between posts. */
 #define RESPOND_BUDGET (RESPONSE_URL_POSTS * (3 * IO_TIMEOUT + RESPOND_RETRY_AFTER_MAX))
 
+/* Socket Mode (src/ws, src/socket, src/socksup). */
+#define WS_MAX_MESSAGE 65536   /* one WebSocket message; a slash-command envelope is ~3 KiB. */
+#define WS_MAX_HANDSHAKE 8192  /* the server's 101 response head. */
+#define SOCKET_CONNS_DEFAULT 2 /* connections kept open (SOCKET_MODE_CONNECTIONS). */
+#define SOCKET_CONNS_MAX 8     /* upper bound accepted for SOCKET_MODE_CONNECTIONS. */
+#define SOCKET_ACK_BUDGET_MS                                                                       \
+    3000                            /* Slack's limit for an envelope's ack; later ones count late. \
+                                     */
+#define SOCKET_IDLE_MS 60000        /* a socket silent this long (no frame, no pong) is replaced. */
+#define SOCKET_PING_MS 20000        /* we ping a socket silent this long. */
+#define SOCKET_BACKOFF_MAX_MS 60000 /* cap of the doubling reconnect backoff (jittered). */
+#define SOCKET_SEEN_IDS 1024      /* envelope ids remembered to ack retries without running them. */
+#define SOCKET_ENVELOPE_ID_MAX 64 /* an envelope_id (Slack's are ~36: a UUID). */
+
 #endif

@@ -13,9 +13,14 @@
 
 #include "app.h"
 #include "audit.h"
+#include "check.h"
+#include "cli.h"
 #include "json.h"
+#include "kubeconfig.h"
+#include "kubesrc.h"
 #include "policy.h"
 #include "slack.h"
+#include "socket.h"
 #include "worker.h"
 
 #ifndef DEPLOY_API_VERSION
@@ -30,43 +35,47 @@ static int die(const char *what)
     return 1;
 }
 
-static void usage(FILE *f)
+/* ---- Socket Mode ---- */
+
+/* The socket child: the app token, the Slack trust anchors and the proxy;
+ * not the signing secret, the replay table or the policy. */
+static void socket_child(void *arg, int chan)
 {
-    fputs("usage: deploy-api [serve]\n"
-          "       deploy-api deploy [NAMESPACE/]DEPLOYMENT VERSION\n"
-          "       deploy-api status [NAMESPACE/]DEPLOYMENT\n"
-          "       deploy-api history [NAMESPACE/]DEPLOYMENT\n"
-          "       deploy-api rollback [NAMESPACE/]DEPLOYMENT [REVISION]\n"
-          "       deploy-api restart [NAMESPACE/]DEPLOYMENT\n"
-          "       deploy-api version\n"
-          "Configuration comes from the environment; see the README.\n",
-          f);
+    struct app *a = arg;
+    loop_child_reset(&a->loop);
+    chan = jobs_isolate_fd(chan);
+    if (a->cfg.signing_secret) explicit_bzero(a->cfg.signing_secret, a->cfg.signing_secret_len);
+    if (a->cfg.verification_token)
+        explicit_bzero(a->cfg.verification_token, strlen(a->cfg.verification_token));
+    /* The environment block holds them too (this copy of it: COW). */
+    static const char *const drop[] = {"SLACK_SIGNING_SECRET", "SLACK_VERIFICATION_TOKEN"};
+    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++) {
+        char *v = getenv(drop[i]);
+        if (v) explicit_bzero(v, strlen(v));
+    }
+    munmap(a->replay, sizeof *a->replay);
+    struct socket_cfg sc = {.app_token = a->cfg.app_token,
+                            .api_url = a->cfg.slack_api_url,
+                            .connections = a->cfg.socket_connections,
+                            .http = {.anchors = &a->slack_ca,
+                                     .proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL,
+                                     .no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL,
+                                     .timeout_s = IO_TIMEOUT}};
+    _exit(chan < 0 ? 70 : socket_run(&sc, chan));
 }
 
-/* Trust anchors the children will use, parsed once here. */
-static int load_anchors(struct app *a, int need_slack, char *err, size_t errlen)
+static int socket_mode_start(struct app *a, char *err, size_t errlen)
 {
-    if (strncmp(a->cfg.kube_api_url, "https://", 8) == 0) {
-        char e[256];
-        if (tls_anchors_load(&a->kube_ca, a->cfg.kube_ca_file, e, sizeof e) < 0) {
-            snprintf(err, errlen, "KUBE_CA_FILE: %s", e);
-            return -1;
-        }
-    }
-    if (need_slack) {
-        char e[256];
-        if (tls_anchors_load(&a->slack_ca, a->cfg.slack_ca_file, e, sizeof e) < 0) {
-            snprintf(err, errlen, "SLACK_CA_FILE: %s", e);
-            return -1;
-        }
-    }
-    return 0;
+    if (!a->cfg.app_token) return 0;
+    return socksup_start(&a->sock, &a->loop, &a->jobs, socket_child, route_envelope, a, err,
+                         errlen);
 }
 
 static void on_tick(void *arg, long long now)
 {
     struct app *a = arg;
     server_tick(&a->srv, now);
+    if (!a->stopping) socksup_tick(&a->sock, now);
     /* SIGCHLD does the reaping; this catches one the full self-pipe dropped. */
     jobs_reap(&a->jobs, now, route_job_done, a);
     jobs_enforce_deadlines(&a->jobs, now);
@@ -94,6 +103,7 @@ static void on_signal(void *arg, int signo)
     log_line("info", signo == SIGTERM ? "SIGTERM: draining" : "SIGINT: draining", "jobs_running",
              jobs, NULL);
     server_drain(&a->srv);
+    socksup_stop(&a->sock);
 }
 
 /* stdout is writable again: hand it the queued log lines. */
@@ -155,7 +165,9 @@ static void log_startup(const struct app *a, long nofile, int need)
     jw_obj_end(&w);
     long cn = jw_finish(&w);
     log_json("info", "deploy-api starting", "config", cn < 0 ? NULL : buf, "version",
-             DEPLOY_API_VERSION, "listen", a->cfg.listen_addr, NULL);
+             DEPLOY_API_VERSION, "mode",
+             a->cfg.app_token ? (a->cfg.signing_secret_len ? "socket+http" : "socket") : "http",
+             "listen", a->cfg.listen_addr, NULL);
     if (strncmp(a->cfg.kube_api_url, "http://", 7) == 0)
         log_line("warn",
                  "KUBE_API_URL is http://: no bearer token is sent over it (KUBE_TOKEN_FILE is "
@@ -182,12 +194,13 @@ static void log_startup(const struct app *a, long nofile, int need)
                  NULL);
 }
 
-static int serve(void)
+static int serve(const struct cli *c)
 {
     struct app *a = &app;
     char err[512];
     if (config_load(&a->cfg, CONFIG_SERVE, err, sizeof err) < 0 ||
-        load_policy(a, err, sizeof err) < 0 || load_anchors(a, 1, err, sizeof err) < 0)
+        kubesrc_resolve(a, c->kubeconfig, c->context, err, sizeof err) < 0 ||
+        load_policy(a, err, sizeof err) < 0 || kubesrc_anchors(a, 1, err, sizeof err) < 0)
         return die(err);
     /* An anonymous mapping is already an empty table (all zero, as
      * replay_init leaves it), and its pages stay untouched until used. */
@@ -212,6 +225,7 @@ static int serve(void)
     loop_add(&a->loop, 1, 0, on_stdout, a);
     loop_every(&a->loop, 250, on_tick, a);
     log_startup(a, nofile, need);
+    if (socket_mode_start(a, err, sizeof err) < 0) return die(err);
     a->ready = 1;
 
     /* As PID 1 our exit kills every process left in the namespace: wait
@@ -226,40 +240,52 @@ static int serve(void)
     return 0;
 }
 
-static int cli(int argc, char **argv)
+/* Who the change-cause names: --as, else $USER@hostname. */
+static void cli_actor(const struct cli *c, char *out, size_t cap)
+{
+    char host[256] = "";
+    const char *user = getenv("USER");
+    if (c->as[0]) {
+        str_copy(out, cap, c->as);
+        return;
+    }
+    if (gethostname(host, sizeof host - 1) < 0) host[0] = 0;
+    snprintf(out, cap, "%.40s@%.50s", user && *user ? user : "unknown",
+             host[0] ? host : "localhost");
+}
+
+static const int cli_cmd_verb[] = {
+    [CLI_RESTART] = CMD_RESTART, [CLI_DEPLOY] = CMD_DEPLOY,     [CLI_STATUS] = CMD_STATUS,
+    [CLI_HISTORY] = CMD_HISTORY, [CLI_ROLLBACK] = CMD_ROLLBACK,
+};
+
+/* deploy, status, history, rollback: one job, run right here. */
+static int cli_run(const struct cli *c)
 {
     struct app *a = &app;
     char err[512];
-    const char *verb = argv[1];
-    char text[CMD_MAX_TEXT];
-    if (strcmp(verb, "deploy") == 0) {
-        if (argc != 4) return usage(stderr), 2;
-        snprintf(text, sizeof text, "%s %s", argv[2], argv[3]);
-    } else if (strcmp(verb, "rollback") == 0) {
-        if (argc != 3 && argc != 4) return usage(stderr), 2;
-        snprintf(text, sizeof text, "rollback %s %s", argv[2], argc == 4 ? argv[3] : "");
-    } else {
-        if (argc != 3) return usage(stderr), 2;
-        snprintf(text, sizeof text, "%s %s", verb, argv[2]);
-    }
+    if (c->count) return die("history N: not available in this build yet");
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
-    struct command cmd;
-    if (cmd_parse(text, a->cfg.default_ns, &cmd, err, sizeof err) < 0) return die(err);
-    if (!config_namespace_allowed(&a->cfg, cmd.ns)) {
-        snprintf(err, sizeof err, "namespace %s is not in DEPLOY_NAMESPACES", cmd.ns);
+    if (kubesrc_resolve(a, c->kubeconfig, c->context, err, sizeof err) < 0) return die(err);
+    /* -n, else the kubeconfig context's namespace, else DEPLOY_NAMESPACE */
+    const char *ns = c->ns[0] ? c->ns : a->kc && a->kc->ns[0] ? a->kc->ns : a->cfg.default_ns;
+    if (!config_namespace_allowed(&a->cfg, ns)) {
+        snprintf(err, sizeof err, "namespace %.63s is not in DEPLOY_NAMESPACES", ns);
         return die(err);
     }
-    if (load_anchors(a, 0, err, sizeof err) < 0) return die(err);
+    if (kubesrc_anchors(a, 0, err, sizeof err) < 0) return die(err);
+    a->output_json = c->json;
     signal(SIGPIPE, SIG_IGN);
     struct job_spec sp;
     memset(&sp, 0, sizeof sp);
-    sp.verb = (int)cmd.verb;
-    str_copy(sp.ns, sizeof sp.ns, cmd.ns);
-    str_copy(sp.name, sizeof sp.name, cmd.name);
-    str_copy(sp.version, sizeof sp.version, cmd.version);
-    sp.revision = cmd.revision;
+    sp.verb = cli_cmd_verb[c->verb];
+    str_copy(sp.ns, sizeof sp.ns, ns);
+    str_copy(sp.name, sizeof sp.name, c->name);
+    str_copy(sp.version, sizeof sp.version, c->version);
+    sp.revision = c->revision;
+    cli_actor(c, sp.user_name, sizeof sp.user_name);
     static struct kube_result res;
-    str_copy(sp.container, sizeof sp.container, cmd.container);
+    str_copy(sp.container, sizeof sp.container, c->container);
     int rc = worker_run_command(a, &sp, &res, NULL, NULL);
     printf("%s\n", res.text);
     if (rc < 0) {
@@ -271,25 +297,26 @@ static int cli(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    struct cli c;
+    char err[300];
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc < 2 || strcmp(argv[1], "serve") == 0) {
-        if (argc > 2) return usage(stderr), 2;
-        return serve();
+    if (cli_parse(argc, argv, &c, err, sizeof err) < 0) {
+        fprintf(stderr, "deploy-api: %s\n", err);
+        return 2;
     }
-    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+    if (c.help) {
+        fputs(cli_help(c.verb), stdout);
+        return 0;
+    }
+    switch (c.verb) {
+    case CLI_SERVE:
+        return serve(&c);
+    case CLI_VERSION:
         printf("deploy-api %s\n", DEPLOY_API_VERSION);
         return 0;
+    case CLI_CHECK:
+        return check_run(&app, &c);
+    default:
+        return cli_run(&c);
     }
-    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    if (strcmp(argv[1], "deploy") == 0 || strcmp(argv[1], "status") == 0 ||
-        strcmp(argv[1], "history") == 0 || strcmp(argv[1], "rollback") == 0 ||
-        strcmp(argv[1], "restart") == 0)
-        return cli(argc, argv);
-    fprintf(stderr, "deploy-api: unknown command \"%s\"\n", argv[1]);
-    usage(stderr);
-    return 2;
 }

@@ -19,6 +19,7 @@
 #include "proxies.h"
 #include "respond.h"
 #include "slack.h"
+#include "socksup.h"
 #include "str.h"
 #include "worker.h"
 
@@ -115,7 +116,9 @@ static void verdict_audit(const struct verdict *v, const struct cmd_input *in)
                       .duration_ms = -1,
                       .exit_status = -1,
                       .peer = in->peer,
-                      .client = in->client};
+                      .client = in->client,
+                      .via = in->via,
+                      .envelope_id = in->envelope_id};
     audit_write(&a);
 }
 
@@ -440,6 +443,58 @@ static void handle_deploy(struct server *s, struct conn *c, const struct http_re
     answer_http(s, c, &v);
 }
 
+/* ---- Socket Mode ---- */
+
+/* An envelope id seen before: Slack retries when our ack did not reach it
+ * in time, and the command ran already. */
+struct envelope_admit {
+    struct app *a;
+    const char *envelope_id;
+};
+
+static int admit_envelope(void *arg, struct verdict *v)
+{
+    struct envelope_admit *h = arg;
+    if (!socksup_seen(&h->a->sock, h->envelope_id)) return 0;
+    h->a->sock.retries_acked++;
+    return refuse(v, OUT_REPLAY, "envelope already handled",
+                  "This command was already received; its result follows here.");
+}
+
+void route_envelope(void *arg, const struct sockmsg_envelope *e, struct sockmsg_ack *ack)
+{
+    struct app *a = arg;
+    static struct verdict v;
+    struct envelope_admit h = {a, e->envelope_id};
+    struct cmd_input in = {.team_id = e->team_id,
+                           .user_id = e->user_id,
+                           .user_name = e->user_name,
+                           .channel_id = e->channel_id,
+                           .channel_name = e->channel_name,
+                           .text = e->text,
+                           .response_url = e->response_url,
+                           .via = "socket",
+                           .envelope_id = e->envelope_id,
+                           .admit = admit_envelope,
+                           .admit_arg = &h};
+    if (e->too_long) {
+        verdict_init(&v);
+        refuse(&v, OUT_MALFORMED, "field too long",
+               "deploy-api could not read this command: a field is too long.");
+        verdict_audit(&v, &in);
+    } else {
+        route_command(a, &in, &v);
+    }
+    long n = 0;
+    if (v.form != VERDICT_EMPTY) /* a text answer (not meant for Slack) is shown privately */
+        n = slack_reply_json(ack->payload, sizeof ack->payload,
+                             v.form == VERDICT_SLACK && v.in_channel, v.message);
+    if (n < 0)
+        n = slack_reply_json(ack->payload, sizeof ack->payload, 0,
+                             "deploy-api: the answer did not fit; see the audit log.");
+    ack->len = n < 0 ? 0 : (unsigned)n;
+}
+
 /* ---- job results ---- */
 
 void route_job_result(void *arg, struct job *job, long long now_ms)
@@ -547,6 +602,10 @@ static void handle_metrics(struct server *s, struct conn *c)
     struct app *a = s->app;
     char buf[HTTP_MAX_RESPONSE - 256];
     long n = metrics_render(buf, sizeof buf, a->jobs.running, s->nopen, &s->stats);
+    if (n >= 0 && a->cfg.app_token) { /* Socket Mode */
+        long k = socksup_metrics(&a->sock, buf + n, sizeof buf - (size_t)n);
+        n = k < 0 ? -1 : n + k;
+    }
     if (n < 0) {
         reply_text(s, c, S_INTERNAL_ERROR, "metrics too large\n");
         return;
@@ -561,7 +620,7 @@ void route_request(struct server *s, struct conn *c, const struct http_request *
     struct app *a = s->app;
     int get = r->method == M_GET || r->method == M_HEAD;
     struct slice p = r->path;
-    if (slice_eq(p, "/deploy")) {
+    if (slice_eq(p, "/deploy") && a->cfg.signing_secret_len) { /* unset: Socket Mode only */
         if (r->method != M_POST)
             server_reply(s, c, S_METHOD_NOT_ALLOWED, TEXT_TYPE, "Allow: POST\r\n", "use POST\n", 9);
         else
@@ -570,7 +629,8 @@ void route_request(struct server *s, struct conn *c, const struct http_request *
     }
     int health = slice_eq(p, "/healthz"), ready = slice_eq(p, "/readyz"),
         met = slice_eq(p, "/metrics");
-    int up = a->ready && !a->stopping;
+    /* Socket Mode: ready only while a connection has received hello. */
+    int up = a->ready && !a->stopping && (!a->cfg.app_token || a->sock.ready > 0);
     if (!health && !ready && !met)
         reply_text(s, c, S_NOT_FOUND, "not found\n");
     else if (!get)

@@ -46,8 +46,10 @@ struct verdict {
 struct cmd_input {
     const char *team_id, *user_id, *user_name, *channel_id, *channel_name;
     const char *text, *response_url;
-    const char *peer;   /* the connection's peer address (audit "peer"), or NULL */
-    const char *client; /* the client address behind trusted proxies, or NULL */
+    const char *peer;        /* the connection's peer address (audit "peer"), or NULL */
+    const char *client;      /* the client address behind trusted proxies, or NULL */
+    const char *via;         /* audit "via": "socket" for Socket Mode, NULL for HTTP */
+    const char *envelope_id; /* Socket Mode: audit "envelope_id" */
     /* Called once the workspace is allowed and before anything is
      * dispatched: the front door's replay record (HTTP: the signature;
      * Socket Mode: the envelope_id). Returns 0 to go on, or -1 after filling
@@ -61,6 +63,14 @@ struct cmd_input {
  * refusal: v->message with v->form and v->in_channel) and its audit line
  * and metrics are written. Never blocks. */
 void route_command(struct app *a, const struct cmd_input *in, struct verdict *v);
+
+struct sockmsg_envelope;
+struct sockmsg_ack;
+/* The Socket Mode front door (socksup_envelope_fn; arg is the app): the
+ * envelope through route_command, its envelope_id as the replay record (a
+ * retry of one already handled is refused as a replay, not run again), the
+ * verdict's message as the ack payload. */
+void route_envelope(void *arg, const struct sockmsg_envelope *e, struct sockmsg_ack *ack);
 
 /* The route for every HTTP request (the server's route function). */
 void route_request(struct server *s, struct conn *c, const struct http_request *r, const char *body,

@@ -1,5 +1,7 @@
 #include "str.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 int slice_eq(struct slice a, const char *s)
@@ -67,6 +69,29 @@ int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out)
     }
     *out = v;
     return 0;
+}
+
+int slice_list_has(struct slice v, const char *token)
+{
+    size_t i = 0;
+    while (i < v.n) {
+        while (i < v.n && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ',')) i++;
+        size_t s = i;
+        while (i < v.n && v.p[i] != ',') i++;
+        size_t e = i;
+        while (e > s && (v.p[e - 1] == ' ' || v.p[e - 1] == '\t')) e--;
+        if (e > s && slice_eq_nocase((struct slice){v.p + s, e - s}, token)) return 1;
+    }
+    return 0;
+}
+
+int str_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4) and its code point, or 0. */

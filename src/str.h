@@ -24,6 +24,12 @@ int slice_copy(char *dst, size_t cap, struct slice a);
 int str_copy(char *dst, size_t cap, const char *s);
 /* Parse a decimal unsigned integer that fits in *out (<= max); -1 on anything else. */
 int slice_to_ulong(struct slice a, unsigned long max, unsigned long *out);
+/* 1 when the comma-separated list v (HTTP header style) holds token,
+ * ignoring ASCII case and the spaces around items. */
+int slice_list_has(struct slice v, const char *token);
+/* Format a message into err[errlen] and return -1: "return str_fail(err,
+ * errlen, "...", ...)" is how an error with its reason leaves a function. */
+__attribute__((format(printf, 3, 4))) int str_fail(char *err, size_t errlen, const char *fmt, ...);
 
 /* A display name (Slack user or channel name) made safe to render: C0 and
  * C1 controls, DEL, and the bidirectional controls (U+061C, U+200E, U+200F,

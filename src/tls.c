@@ -18,6 +18,7 @@
 
 #define TLS_MAX_CERT 65536          /* DER bytes of one certificate (real ones: < 8 KiB). */
 #define TLS_MAX_PEM_FILE (16 << 20) /* a CA bundle file (Debian's: ~220 KiB). */
+#define TLS_MAX_CHAIN 8             /* certificates in a client chain (real ones: 1-3). */
 
 /* ---- Trust anchors ---- */
 
@@ -138,13 +139,18 @@ static int add_anchor(struct tls_anchors *a, const struct dbuf *der, char *err, 
     return 0;
 }
 
-int tls_anchors_add_pem(struct tls_anchors *a, const char *pem, size_t len, char *err,
-                        size_t errlen)
+/* Call fn for each PEM object in pem[0..len) whose name wanted() accepts,
+ * with its DER bytes (at most TLS_MAX_CERT). 0, or -1 with err. */
+typedef int (*pem_obj_fn)(void *ctx, const char *name, const struct dbuf *der, char *err,
+                          size_t errlen);
+static int pem_walk(const char *pem, size_t len, int (*wanted)(const char *name), pem_obj_fn fn,
+                    void *ctx, char *err, size_t errlen)
 {
     br_pem_decoder_context pc;
     struct dbuf der = {NULL, 0, 0, TLS_MAX_CERT, 0};
-    size_t n0 = a->n, off = 0;
-    int inobj = 0, iscert = 0, tail = 0;
+    size_t off = 0;
+    int inobj = 0, want = 0, tail = 0;
+    char name[128] = "";
 
     br_pem_decoder_init(&pc);
     /* A final "\n" terminates a last line that lacks one (the decoder only
@@ -157,26 +163,24 @@ int tls_anchors_add_pem(struct tls_anchors *a, const char *pem, size_t len, char
         else if (k == 1)
             tail = 1;
         switch (br_pem_decoder_event(&pc)) {
-        case BR_PEM_BEGIN_OBJ: {
-            const char *name = br_pem_decoder_name(&pc);
-            iscert = strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0 ||
-                     strcmp(name, "TRUSTED CERTIFICATE") == 0;
+        case BR_PEM_BEGIN_OBJ:
+            snprintf(name, sizeof name, "%s", br_pem_decoder_name(&pc));
+            want = wanted(name);
             inobj = 1;
             der.len = 0;
             der.over = 0;
-            br_pem_decoder_setdest(&pc, iscert ? dbuf_append : discard, &der);
+            br_pem_decoder_setdest(&pc, want ? dbuf_append : discard, &der);
             break;
-        }
         case BR_PEM_END_OBJ:
-            if (iscert) {
+            if (want) {
                 if (der.over) {
-                    snprintf(err, errlen, "certificate in PEM larger than %d bytes", TLS_MAX_CERT);
+                    snprintf(err, errlen, "%s in PEM larger than %d bytes", name, TLS_MAX_CERT);
                     goto fail;
                 }
-                if (add_anchor(a, &der, err, errlen) < 0) goto fail;
+                if (fn(ctx, name, &der, err, errlen) < 0) goto fail;
             }
             inobj = 0;
-            iscert = 0;
+            want = 0;
             break;
         case BR_PEM_ERROR:
             snprintf(err, errlen, "malformed PEM");
@@ -193,11 +197,33 @@ int tls_anchors_add_pem(struct tls_anchors *a, const char *pem, size_t len, char
         goto fail;
     }
     free(der.p);
-    return (int)(a->n - n0);
+    return 0;
 fail:
     free(der.p);
-    while (a->n > n0) ta_free(&a->v[--a->n]);
     return -1;
+}
+
+static int is_cert_name(const char *name)
+{
+    return strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0 ||
+           strcmp(name, "TRUSTED CERTIFICATE") == 0;
+}
+
+static int anchor_obj(void *ctx, const char *name, const struct dbuf *der, char *err, size_t errlen)
+{
+    (void)name;
+    return add_anchor(ctx, der, err, errlen);
+}
+
+int tls_anchors_add_pem(struct tls_anchors *a, const char *pem, size_t len, char *err,
+                        size_t errlen)
+{
+    size_t n0 = a->n;
+    if (pem_walk(pem, len, is_cert_name, anchor_obj, a, err, errlen) < 0) {
+        while (a->n > n0) ta_free(&a->v[--a->n]);
+        return -1;
+    }
+    return (int)(a->n - n0);
 }
 
 int tls_anchors_load(struct tls_anchors *a, const char *path, char *err, size_t errlen)
@@ -250,6 +276,140 @@ void tls_anchors_free(struct tls_anchors *a)
     free(a->v);
     a->v = NULL;
     a->n = 0;
+}
+
+/* ---- Client certificates ---- */
+
+static int is_key_name(const char *name)
+{
+    return strcmp(name, "RSA PRIVATE KEY") == 0 || strcmp(name, "EC PRIVATE KEY") == 0 ||
+           strcmp(name, "PRIVATE KEY") == 0 || strcmp(name, "ENCRYPTED PRIVATE KEY") == 0;
+}
+
+static int chain_obj(void *ctx, const char *name, const struct dbuf *der, char *err, size_t errlen)
+{
+    struct tls_client_cert *c = ctx;
+    (void)name;
+    if (c->n >= TLS_MAX_CHAIN) {
+        snprintf(err, errlen, "more than %d certificates in the client chain", TLS_MAX_CHAIN);
+        return -1;
+    }
+    br_x509_certificate *nv = realloc(c->chain, (c->n + 1) * sizeof *nv);
+    if (nv) c->chain = nv;
+    unsigned char *d = nv ? dup_bytes(der->p, der->len) : NULL;
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->chain[c->n].data = d;
+    c->chain[c->n++].data_len = der->len;
+    return 0;
+}
+
+static int key_obj(void *ctx, const char *name, const struct dbuf *der, char *err, size_t errlen)
+{
+    struct tls_client_cert *c = ctx;
+    if (strcmp(name, "ENCRYPTED PRIVATE KEY") == 0) {
+        snprintf(err, errlen, "the private key is encrypted: decrypt it first (openssl pkey)");
+        return -1;
+    }
+    if (c->key_type) {
+        snprintf(err, errlen, "more than one private key");
+        return -1;
+    }
+    br_skey_decoder_init(&c->key);
+    br_skey_decoder_push(&c->key, der->p, der->len);
+    int e = br_skey_decoder_last_error(&c->key);
+    c->key_type = br_skey_decoder_key_type(&c->key);
+    if (e != 0 || (c->key_type != BR_KEYTYPE_RSA && c->key_type != BR_KEYTYPE_EC)) {
+        snprintf(err, errlen, "private key not understood (%s, decoder error %d)", name, e);
+        c->key_type = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when the key belongs to the leaf certificate (its public half matches). */
+static int key_matches_leaf(const struct tls_client_cert *c, char *err, size_t errlen)
+{
+    br_x509_decoder_context dc;
+    br_x509_decoder_init(&dc, discard, NULL);
+    br_x509_decoder_push(&dc, c->chain[0].data, c->chain[0].data_len);
+    const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
+    if (!pk) {
+        snprintf(err, errlen, "bad client certificate (X.509 error %d)",
+                 br_x509_decoder_last_error(&dc));
+        return 0;
+    }
+    int ok = 0;
+    if (pk->key_type == BR_KEYTYPE_RSA && c->key_type == BR_KEYTYPE_RSA) {
+        const br_rsa_private_key *sk = br_skey_decoder_get_rsa(&c->key);
+        unsigned char n[512]; /* 4096 bits, the largest key BearSSL decodes */
+        size_t nl = br_rsa_compute_modulus_get_default()(NULL, sk);
+        const unsigned char *cn = pk->key.rsa.n;
+        size_t cl = pk->key.rsa.nlen;
+        while (cl > 0 && *cn == 0) cn++, cl--;
+        ok = nl > 0 && nl <= sizeof n && br_rsa_compute_modulus_get_default()(n, sk) == nl &&
+             nl == cl && memcmp(n, cn, nl) == 0;
+    } else if (pk->key_type == BR_KEYTYPE_EC && c->key_type == BR_KEYTYPE_EC) {
+        const br_ec_private_key *sk = br_skey_decoder_get_ec(&c->key);
+        unsigned char q[BR_EC_KBUF_PUB_MAX_SIZE];
+        br_ec_public_key pub;
+        size_t ql = br_ec_compute_pub(br_ec_get_default(), &pub, q, sk);
+        ok = ql > 0 && pk->key.ec.curve == sk->curve && ql == pk->key.ec.qlen &&
+             memcmp(q, pk->key.ec.q, ql) == 0;
+    }
+    if (!ok) snprintf(err, errlen, "the client key does not belong to the client certificate");
+    return ok;
+}
+
+int tls_client_cert_load(struct tls_client_cert *c, const char *cert_pem, size_t cert_len,
+                         const char *key_pem, size_t key_len, char *err, size_t errlen)
+{
+    char e[200];
+    memset(c, 0, sizeof *c);
+    if (pem_walk(cert_pem, cert_len, is_cert_name, chain_obj, c, e, sizeof e) < 0) {
+        snprintf(err, errlen, "client certificate: %s", e);
+        goto fail;
+    }
+    if (c->n == 0) {
+        snprintf(err, errlen, "client certificate: no CERTIFICATE in the PEM");
+        goto fail;
+    }
+    if (pem_walk(key_pem, key_len, is_key_name, key_obj, c, e, sizeof e) < 0) {
+        snprintf(err, errlen, "client key: %s", e);
+        goto fail;
+    }
+    if (!c->key_type) {
+        snprintf(err, errlen, "client key: no RSA, EC or PKCS#8 PRIVATE KEY in the PEM");
+        goto fail;
+    }
+    if (!key_matches_leaf(c, err, errlen)) goto fail;
+    return 0;
+fail:
+    tls_client_cert_free(c);
+    return -1;
+}
+
+void tls_client_cert_free(struct tls_client_cert *c)
+{
+    for (size_t i = 0; i < c->n; i++) free(c->chain[i].data);
+    free(c->chain);
+    memset(c, 0, sizeof *c); /* wipes the key too */
+}
+
+/* Offer cert when the server asks (CertificateRequest): signatures with
+ * the key only (no static ECDH), as every API server accepts. */
+static void client_cert_use(struct tls_conn *c, const struct tls_client_cert *cert)
+{
+    if (cert->key_type == BR_KEYTYPE_RSA)
+        br_ssl_client_set_single_rsa(&c->sc, cert->chain, cert->n,
+                                     br_skey_decoder_get_rsa(&cert->key),
+                                     br_rsa_pkcs1_sign_get_default());
+    else
+        br_ssl_client_set_single_ec(&c->sc, cert->chain, cert->n,
+                                    br_skey_decoder_get_ec(&cert->key), BR_KEYTYPE_SIGN, 0,
+                                    br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
 }
 
 /* ---- Errors ---- */
@@ -641,6 +801,13 @@ static void tls_client_init(struct tls_conn *c, const struct tls_anchors *a)
 int tls_open(struct tls_conn *c, int fd, const struct tls_anchors *a, const char *server_name,
              int timeout_s, char *err, size_t errlen)
 {
+    return tls_open_cert(c, fd, a, NULL, server_name, timeout_s, err, errlen);
+}
+
+int tls_open_cert(struct tls_conn *c, int fd, const struct tls_anchors *a,
+                  const struct tls_client_cert *cert, const char *server_name, int timeout_s,
+                  char *err, size_t errlen)
+{
     unsigned char seed[32];
     size_t got = 0;
     long long deadline = tls_deadline(timeout_s);
@@ -672,6 +839,7 @@ int tls_open(struct tls_conn *c, int fd, const struct tls_anchors *a, const char
         got += (size_t)k;
     }
     tls_client_init(c, a);
+    if (cert) client_cert_use(c, cert);
     br_ssl_engine_set_buffer(&c->sc.eng, c->iobuf, sizeof c->iobuf, 1);
     br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof seed);
     memset(seed, 0, sizeof seed);

@@ -27,6 +27,27 @@ int tls_anchors_load(struct tls_anchors *a, const char *path, char *err, size_t 
 /* Free every anchor; a is empty afterwards. */
 void tls_anchors_free(struct tls_anchors *a);
 
+/* TLS client authentication: a certificate chain (leaf first) and the
+ * leaf's private key, RSA or EC. The key lives inside the struct (BearSSL's
+ * key points into it): never copy one, pass its address. */
+struct tls_client_cert {
+    br_x509_certificate *chain; /* DER copies, malloc'd */
+    size_t n;
+    int key_type; /* BR_KEYTYPE_RSA or BR_KEYTYPE_EC */
+    br_skey_decoder_context key;
+};
+
+/* Load the CERTIFICATE objects of cert_pem (the chain, leaf first) and the
+ * one private key in key_pem: "RSA PRIVATE KEY" (PKCS#1), "EC PRIVATE KEY"
+ * (SEC1) or "PRIVATE KEY" (PKCS#8); "EC PARAMETERS" is skipped. Checks that
+ * the key belongs to the leaf certificate. 0, or -1 with err saying what is
+ * wrong (never key bytes); c is empty then. Free with tls_client_cert_free. */
+int tls_client_cert_load(struct tls_client_cert *c, const char *cert_pem, size_t cert_len,
+                         const char *key_pem, size_t key_len, char *err, size_t errlen);
+/* Free the chain and wipe the key. */
+void tls_client_cert_free(struct tls_client_cert *c);
+
+/* One client connection. Large (about 37 KiB): allocate it. */
 /* The X.509 class the engine uses: br_x509_minimal (chain, names, dates)
  * wrapped to also refuse a server certificate whose Extended Key Usage is
  * present and lists neither serverAuth nor anyExtendedKeyUsage (what
@@ -66,6 +87,11 @@ struct tls_conn {
  * caller keeps owning fd: close it after tls_close, or after a failure. */
 int tls_open(struct tls_conn *c, int fd, const struct tls_anchors *a, const char *server_name,
              int timeout_s, char *err, size_t errlen);
+/* tls_open presenting cert (NULL: none) when the server asks for a client
+ * certificate. cert must outlive the connection. */
+int tls_open_cert(struct tls_conn *c, int fd, const struct tls_anchors *a,
+                  const struct tls_client_cert *cert, const char *server_name, int timeout_s,
+                  char *err, size_t errlen);
 /* Read up to n application bytes, waiting at most timeout_s. Returns >0 bytes,
  * 0 when the peer closed with close_notify, -1 on error, timeout, or a bare
  * TCP close without close_notify (a truncation attack looks like that). */

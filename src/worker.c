@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include "httpc.h"
-#include "lease.h"
 #include "krestart.h"
+#include "kubesrc.h"
+#include "lease.h"
 #include "respond.h"
 #include "slack.h"
 #include "str.h"
@@ -40,6 +41,7 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
     k->image_base = a->cfg.image_base;
     k->auto_rollback = a->cfg.auto_rollback;
     k->gitops_refuse = strcmp(a->cfg.gitops_managed, "refuse") == 0;
+    k->output_json = a->output_json;
     return 0;
 }
 
@@ -53,6 +55,10 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
     k.announce_ctx = ctx;
     if (bad < 0) {
         snprintf(res->text, sizeof res->text, "KUBE_API_URL is not usable: %s", res->error);
+        return -1;
+    }
+    if (kubesrc_job_creds(a, &k, res->error, sizeof res->error) < 0) {
+        snprintf(res->text, sizeof res->text, "%s", res->error);
         return -1;
     }
     struct kube_actor who = {
@@ -77,6 +83,15 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
     return -1;
 }
 
+void worker_slack_opts(const struct app *a, struct httpc_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->anchors = &a->slack_ca;
+    o->proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL;
+    o->no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL;
+    o->timeout_s = IO_TIMEOUT;
+}
+
 static const struct app *job_app; /* the child's app, for announce */
 /* Posts this job has spent of the response_url's RESPONSE_URL_POSTS uses
  * before its final post (the announce takes one attempt). */
@@ -90,6 +105,7 @@ static int run_leased(const struct app *a, const struct job_spec *sp, struct kub
     static struct lease_hold lh;
     struct kube_cfg k;
     if (worker_kube_cfg(a, &k, res->error, sizeof res->error) == 0 &&
+        kubesrc_job_creds(a, &k, res->error, sizeof res->error) == 0 &&
         lease_job_begin(&a->cfg, &k, sp, &lh, res) < 0)
         return -1;
     int rc = worker_run_command(a, sp, res, announce, (void *)ctx);
@@ -106,8 +122,8 @@ static int post(const struct app *a, const struct job_spec *sp, int in_channel, 
         snprintf(err, errlen, "message too large");
         return -1;
     }
-    struct httpc_opts o = {&a->slack_ca, NULL, a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL,
-                           a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL, IO_TIMEOUT};
+    struct httpc_opts o;
+    worker_slack_opts(a, &o);
     return respond_post(&o, sp->response_url, a->cfg.response_url_hosts, json, (size_t)n,
                         RESPONSE_URL_POSTS - posts_spent, err, errlen);
 }

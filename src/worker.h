@@ -11,6 +11,10 @@
  * -1 with err when KUBE_API_URL does not parse. */
 int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t errlen);
 
+/* Options for HTTPS to Slack and response_urls: SLACK_CA_FILE's anchors,
+ * HTTPS_PROXY/NO_PROXY, IO_TIMEOUT. */
+void worker_slack_opts(const struct app *a, struct httpc_opts *o);
+
 /* Run spec's command; returns 0 on success, -1 on failure; res filled
  * either way. announce (may be NULL) gets ctx and the public "is deploying
  * ..." text once a deploy has read the deployment and goes ahead. */

@@ -26,6 +26,10 @@ What is measured (docs/benchmarks.md says why each is measured this way):
      rollout the stand-in completes at once (20 deploys).
   5. Time from exec to the first answered /healthz (20 starts); binary size;
      image size through ci/image.sh (skipped when it cannot run).
+  6. Socket Mode: envelope → ack time at the Socket Mode stand-in (node ws,
+     TLS), 60 deploys sent one at a time while every Kubernetes API call
+     stalls (the jobs wait, the acks do not); the socket child's VmRSS and
+     VmHWM. Skipped when node or ws is missing.
 
 Environment: BENCH_SECONDS (wrk duration, default 2), BENCH_ROUNDS
 (default 3), BENCH_PIN=0 (do not pin the server to a CPU of its own),
@@ -530,6 +534,42 @@ def image_size():
 
 # ---- the run ------------------------------------------------------------------
 
+SOCKET_ENVELOPES = 60
+
+
+def socket_acks(tmp, n):
+    """Envelope → ack (µs, measured by the stand-in on one monotonic clock)
+    for n deploys with the API stalled; the socket child's memory."""
+    from standins.slack_socket import SlackSocket, available
+    why = available()
+    if why:
+        return {"skipped": why}
+    st = stalled_stack(tmp, os.path.join(tmp, "ca-bundle-sock.crt"))
+    sock = SlackSocket(st.ca).start()
+    try:
+        env = dict(st.env, SLACK_SIGNING_SECRET=None, SLACK_APP_TOKEN=sock.token,
+                   SLACK_API_URL=sock.api_url, MAX_JOBS=str(n + 4))
+        st.server = QuietServer(env=env)
+        sock.wait_ready(2)
+        kids = st.server.children()
+        child = kids[0] if len(kids) == 1 else None
+        rss0 = proc_status(child, "VmRSS") if child else None
+        for i in range(n):
+            eid = sock.slash("bench-sock-%03d 1.%d" % (i, i), st.response_url())
+            sock.wait_ack(eid, timeout=10)
+        stt = sock.state()
+        sent = {x["envelope_id"]: x["at_us"] for x in stt["sent"]}
+        lat = [a["at_us"] - sent[a["envelope_id"]] for a in stt["acks"] if a["envelope_id"] in sent]
+        ok = sum(1 for a in stt["acks"] if "is deploying" in (a["payload"] or {}).get("text", ""))
+        return {"lat_us": lat, "accepted": ok, "jobs": len(st.server.children()) - 1,
+                "child_rss": rss0, "child_rss_after": proc_status(child, "VmRSS") if child else None,
+                "child_hwm": proc_status(child, "VmHWM") if child else None,
+                "parent_rss": proc_status(st.server.proc.pid, "VmRSS")}
+    finally:
+        sock.stop()
+        stop_stack(st)
+
+
 def run(tmp, runner):
     R = {"machine": machine()}
     say("machine: %(nproc)s × %(model)s, Linux %(kernel)s, %(wrk)s, nginx %(nginx)s" % R["machine"])
@@ -639,6 +679,18 @@ def run(tmp, runner):
         statistics.median(R["start_rss"])))
     R["image"], R["image_note"] = image_size()
     say("image: %s (%s)" % (R["image"], R["image_note"]))
+
+    # 6. Socket Mode.
+    R["socket"] = socket_acks(tmp, SOCKET_ENVELOPES)
+    S = R["socket"]
+    if "skipped" in S:
+        say("socket mode: skipped (%s)" % S["skipped"])
+    else:
+        say("socket mode: envelope → ack median %s, p99 %s (%d acks, %d accepted, %d jobs stalled); "
+            "socket child VmRSS %s → %s kB, VmHWM %s kB" % (
+                fmt_us(statistics.median(S["lat_us"])), fmt_us(pct(S["lat_us"], 99)),
+                len(S["lat_us"]), S["accepted"], S["jobs"], S["child_rss"], S["child_rss_after"],
+                S["child_hwm"]))
     return R
 
 
@@ -708,6 +760,21 @@ def table(R):
              len(e["lat"]), pct(e["lat"], 90) * 1e3, e["ok"], len(e["lat"]),
              statistics.median(e["acks"]) * 1e3)),
     ]
+    S = R.get("socket") or {"skipped": "not run"}
+    if "skipped" in S:
+        rows.append(("Socket Mode envelope → ack", "-", "skipped: %s" % S["skipped"]))
+    else:
+        rows.append(("Socket Mode envelope → ack, API stalled", "%s" % fmt_us(statistics.median(S["lat_us"])),
+                     "median of %d deploys sent one at a time, p99 %s, max %s (at the stand-in: "
+                     "node ws over TLS, both ends on loopback); %d accepted, %d jobs stalled; "
+                     "HTTP ack beside it: median %.2f ms (row above), paced p99 %s" % (
+                         len(S["lat_us"]), fmt_us(pct(S["lat_us"], 99)), fmt_us(max(S["lat_us"])),
+                         S["accepted"], S["jobs"], statistics.median(e["acks"]) * 1e3,
+                         fmt_us(R["signed"]["paced"]["p99_us"]))))
+        rows.append(("Socket Mode child RSS", fmt_kib(S["child_rss_after"]),
+                     "VmRSS with 2 connections open, after the run (at start %s); VmHWM %s; "
+                     "parent then %s" % (fmt_kib(S["child_rss"]), fmt_kib(S["child_hwm"]),
+                                          fmt_kib(S["parent_rss"]))))
     for r in rows:
         L.append("| %s | %s | %s |" % r)
     L.append("")

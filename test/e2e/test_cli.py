@@ -161,3 +161,77 @@ def test_api_down():
     from standins._server import unused_port
     code, out, err = cli("status", "myservice", KUBE_API_URL=f"https://127.0.0.1:{unused_port()}")
     assert code != 0 and "refused" in one_line(err), err
+
+
+def test_arguments_are_never_rejoined_into_slack_text():
+    """`deploy rollback myservice` deploys a deployment named rollback at
+    version myservice (there is none): myservice is never rolled back."""
+    before = tls.images(NS, "myservice")
+    n = len(tls.requests)
+    code, out, err = cli("deploy", "rollback", "myservice")
+    assert code == 1 and "deployment default/rollback not found" in one_line(err), err
+    assert tls.images(NS, "myservice") == before
+    assert all(r["method"] != "PATCH" for r in tls.requests[n:])
+    assert any("/deployments/rollback" in r["path"] for r in tls.requests[n:])
+
+
+def test_usage_errors_exit_2_naming_what_is_wrong():
+    cases = {("status", "myservice", "-c", "x"): "status: option --container does not apply",
+             ("deploy", "myservice"): "deploy: missing the version",
+             ("history", "myservice", "-o", "yaml"): '"yaml" is not an output format',
+             ("rollback", "myservice", "1", "2"): 'unexpected argument "2"',
+             ("status", "--bogus", "myservice"): "unknown option --bogus",
+             ("deploy", "-n", "team-a", "default/web", "1"): "namespace given twice"}
+    n = len(tls.requests)
+    for args, msg in cases.items():
+        code, out, err = cli(*args)
+        assert code == 2 and msg in one_line(err), (args, err)
+        assert out == ""
+    assert len(tls.requests) == n, "a usage error sends nothing"
+
+
+def test_help_per_command():
+    for verb, word in (("deploy", "--container"), ("status", "-o json"), ("history", "[N]"),
+                       ("rollback", "REVISION"), ("check", "RESPONSE_URL_HOSTS")):
+        code, out, err = cli(verb, "--help")
+        assert code == 0 and err == "" and out.startswith(f"usage: deploy-api {verb}"), (verb, out)
+        assert word in out, (verb, out)
+    code, out, err = cli("--help")
+    assert code == 0 and "deploy-api deploy [NAMESPACE/]DEPLOYMENT VERSION" in out
+
+
+def test_namespace_option_and_as_in_change_cause():
+    code, out, err = cli("-n", "team-a", "deploy", "web", "3.0", "--as", "ops-bot",
+                         DEPLOY_NAMESPACES="default,team-a")
+    assert code == 0, err
+    dep = tls.get_deployment("team-a", "web")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example/web:3.0"
+    cause = dep["metadata"]["annotations"]["kubernetes.io/change-cause"]
+    assert "ops-bot" in cause and "alice" not in cause, cause
+    import socket
+    code, out, err = cli("deploy", "team-a/web", "3.1", DEPLOY_NAMESPACES="default,team-a")
+    assert code == 0, err
+    cause = tls.get_deployment("team-a", "web")["metadata"]["annotations"][
+        "kubernetes.io/change-cause"]
+    assert f"alice@{socket.gethostname()}" in cause, cause
+
+
+def test_output_json_status_and_history():
+    import json
+    code, out, err = cli("status", "myservice", "-o", "json")
+    assert code == 0 and err == "", err
+    st = json.loads(out)
+    assert st["namespace"] == NS and st["name"] == "myservice"
+    assert {c["name"]: c["image"] for c in st["containers"]}["envoy"] == "envoyproxy/envoy:v1.29"
+    assert st["rollout"]["state"] == "complete" and st["replicas"]["desired"] >= 1
+    assert set(st) == {"namespace", "name", "revision", "generation", "observedGeneration",
+                       "paused", "replicas", "containers", "initContainers", "rollout"}
+    code, out, err = cli("history", "myservice", "-o", "json")
+    assert code == 0, err
+    h = json.loads(out)
+    revs = h["revisions"]
+    assert revs and revs[0]["current"] and revs[0]["revision"] == h["currentRevision"], h
+    assert [r["revision"] for r in revs] == sorted((r["revision"] for r in revs), reverse=True)
+    assert set(revs[0]) == {"revision", "current", "created", "images", "changeCause"}
+    code, out, err = cli("status", "nosuch", "-o", "json")
+    assert code == 1 and "not found" in one_line(err)

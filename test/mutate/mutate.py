@@ -187,6 +187,33 @@ MUTATIONS = [
     M("namespace-length-unchecked", "src/k8sname.c",
       [("return n <= K8S_NS_MAX && dns_label(s, n);", "return dns_label(s, n);")],
       unit=["test_k8sname"], what="a namespace past 63 characters is accepted"),
+    # ---- Socket Mode (issue 10) ----
+    M("ws-accept-unchecked", "src/ws.c",
+      [("    if (h.accept != 1) return *why = WS_HS_ACCEPT, -1;\n", "")],
+      unit=["test_ws"], what="any Sec-WebSocket-Accept (or none) completes the handshake"),
+    M("ws-masked-server-frame", "src/ws.c",
+      [("    if (b1 & 0x80) return *e = WS_E_MASKED, -1;\n", "")],
+      unit=["test_ws"], what="a masked server frame is read as if it were not"),
+    M("socket-no-pong", "src/socket.c",
+      [("        return send_frame(c, WS_OP_PONG, r->data, r->len);", "        return 0;")],
+      unit=["test_socket"], e2e=["test_socketmode:test_pings_answered"],
+      what="Slack's pings go unanswered"),
+    M("socket-drain-closes-at-once", "src/socket.c",
+      [("(ready >= K.cfg->connections || now >= c->drain_until_ms)", "1")],
+      unit=["test_socket"],
+      what="a disconnect closes the socket before its replacement is ready"),
+    M("envelope-retry-runs-again", "src/route.c",
+      [("    if (!socksup_seen(&h->a->sock, h->envelope_id)) return 0;", "    return 0;")],
+      e2e=["test_socketmode:test_retried_envelope_runs_once"],
+      what="a retried envelope runs its command a second time"),
+    M("readyz-without-hello", "src/route.c",
+      [("(!a->cfg.app_token || a->sock.ready > 0)", "1")],
+      e2e=["test_socketmode:test_readyz_without_hello"],
+      what="/readyz says ready in Socket Mode before any socket got hello"),
+    M("socket-child-keeps-secret", "src/main.c",
+      [("        if (v) explicit_bzero(v, strlen(v));", "        (void)v;")],
+      e2e=["test_socketmode:test_both_front_doors"],
+      what="the socket child holds the signing secret (in its environment)"),
 ]
 
 
@@ -211,6 +238,11 @@ def make_slot(base, i):
         src = os.path.join(ROOT, "build", sub)
         if os.path.isdir(src):
             shutil.copytree(src, os.path.join(d, "build", sub), symlinks=True)
+    # The Socket Mode stand-in's npm packages (ignored by git, installed by
+    # ci/deps.sh): linked, not copied.
+    mods = os.path.join(ROOT, "test/e2e/standins/node_modules")
+    if os.path.isdir(mods):
+        os.symlink(mods, os.path.join(d, "test/e2e/standins/node_modules"))
     return d
 
 

@@ -46,6 +46,10 @@ static const char *vars[] = {
     "https_proxy",
     "NO_PROXY",
     "no_proxy",
+    "SLACK_APP_TOKEN",
+    "SLACK_APP_TOKEN_FILE",
+    "SLACK_API_URL",
+    "SOCKET_MODE_CONNECTIONS",
 };
 
 static struct config C;
@@ -66,7 +70,8 @@ static int load(enum config_mode mode)
 {
     free(C.signing_secret);
     free(C.verification_token);
-    C.signing_secret = C.verification_token = NULL;
+    free(C.app_token);
+    C.signing_secret = C.verification_token = C.app_token = NULL;
     memset(err, 0, sizeof err);
     int rc = config_load(&C, mode, err, sizeof err);
     if (strstr(err, SECRET) || strstr(err, TOKEN) || strstr(err, PROXY_PW)) {
@@ -195,9 +200,9 @@ TEST(required_to_serve)
     CHECK_EQ(load(CONFIG_SERVE), 0);
     CHECK_STR(C.image_base, "");
     base();
-    unsetenv("KUBE_API_URL");
-    CHECK_EQ(load(CONFIG_SERVE), -1);
-    CHECK(names("KUBE_API_URL"));
+    unsetenv("KUBE_API_URL"); /* and not in a cluster: the kubeconfig decides (kubesrc) */
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK_STR(C.kube_api_url, "");
     /* The CLI needs only the API server. */
     base();
     unsetenv("SLACK_SIGNING_SECRET");
@@ -206,8 +211,8 @@ TEST(required_to_serve)
     CHECK_EQ(C.signing_secret_len, 0);
     CHECK_STR(C.image_base, "");
     unsetenv("KUBE_API_URL");
-    CHECK_EQ(load(CONFIG_CLI), -1);
-    CHECK(names("KUBE_API_URL"));
+    CHECK_EQ(load(CONFIG_CLI), 0);
+    CHECK_STR(C.kube_api_url, "");
 }
 
 TEST(secret_length)
@@ -706,7 +711,8 @@ TEST(err_bounded)
     t_unguard(e, 8);
     free(C.signing_secret);
     free(C.verification_token);
-    C.signing_secret = C.verification_token = NULL;
+    free(C.app_token);
+    C.signing_secret = C.verification_token = C.app_token = NULL;
 }
 
 /* Issue 12 item 9: each of these started a server that could never work. */
@@ -793,6 +799,40 @@ TEST(readme_table_is_the_settings_table)
     CHECK(same);
 }
 
+/* Socket Mode: the app token turns it on and makes the signing secret
+ * optional; SOCKET_MODE_CONNECTIONS at its bounds and past them. */
+TEST(socket_mode_settings)
+{
+    base();
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK(C.app_token == NULL);
+    CHECK_STR(C.slack_api_url, "https://slack.com/api");
+    CHECK_EQ(C.socket_connections, 2);
+    unsetenv("SLACK_SIGNING_SECRET");
+    setenv("SLACK_APP_TOKEN", "xapp-1-A0-1-abc", 1);
+    setenv("SLACK_API_URL", "https://slack.test:8443/api//", 1);
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK_STR(C.app_token, "xapp-1-A0-1-abc");
+    CHECK_EQ(C.signing_secret_len, 0);
+    CHECK_STR(C.slack_api_url, "https://slack.test:8443/api");
+    setenv("SLACK_APP_TOKEN", "xoxb-not-an-app-token", 1);
+    CHECK_EQ(load(CONFIG_SERVE), -1);
+    CHECK(names("SLACK_APP_TOKEN"));
+    CHECK(strstr(err, "xoxb") == NULL);
+    setenv("SLACK_APP_TOKEN", "xapp-1 with space", 1);
+    CHECK_EQ(load(CONFIG_SERVE), -1);
+    unsetenv("SLACK_APP_TOKEN");
+    CHECK_EQ(load(CONFIG_SERVE), -1); /* neither secret nor token */
+    CHECK(names("SLACK_SIGNING_SECRET"));
+    CHECK(refused(CONFIG_SERVE, "SLACK_API_URL", "http://slack.com/api"));
+    CHECK(accepted(CONFIG_SERVE, "SOCKET_MODE_CONNECTIONS", "1"));
+    CHECK(accepted(CONFIG_SERVE, "SOCKET_MODE_CONNECTIONS", "8"));
+    CHECK_EQ(C.socket_connections, SOCKET_CONNS_MAX);
+    CHECK(refused(CONFIG_SERVE, "SOCKET_MODE_CONNECTIONS", "9"));
+    CHECK(refused(CONFIG_SERVE, "SOCKET_MODE_CONNECTIONS", "0"));
+    base();
+}
+
 int main(void)
 {
     RUN(defaults_serve);
@@ -815,5 +855,6 @@ int main(void)
     RUN(err_bounded);
     RUN(item9_unusable_settings_refused);
     RUN(readme_table_is_the_settings_table);
+    RUN(socket_mode_settings);
     return t_done();
 }

@@ -327,7 +327,7 @@ static int get(const char *method, const char *scheme, int port, const char *pat
     struct url u;
     snprintf(s, sizeof s, "%s://127.0.0.1:%d%s", scheme, port, path);
     if (url_parse(s, &u, err, sizeof err) < 0) return -2;
-    struct httpc_opts o = {&fx_ca, server_name, proxy, no_proxy, timeout_s};
+    struct httpc_opts o = {&fx_ca, server_name, proxy, no_proxy, timeout_s, NULL};
     httpc_resp_free(&resp);
     err[0] = 0;
     return httpc_do(&o, method, &u, NULL, NULL, 0, max_body, &resp, err, sizeof err);
@@ -357,7 +357,7 @@ TEST(live_success)
     struct url u;
     snprintf(s, sizeof s, "https://localhost:%d/cl", p_ok);
     CHECK_EQ(url_parse(s, &u, err, sizeof err), 0);
-    struct httpc_opts o = {&fx_ca, NULL, NULL, NULL, 3};
+    struct httpc_opts o = {&fx_ca, NULL, NULL, NULL, 3, NULL};
     httpc_resp_free(&resp);
     CHECK_EQ(httpc_do(&o, "GET", &u, NULL, NULL, 0, 100, &resp, err, sizeof err), 0);
     CHECK_STR(resp.body, "hello");
@@ -380,7 +380,7 @@ TEST(live_verify_failures)
     char s[128];
     snprintf(s, sizeof s, "https://127.0.0.1:%d/cl", p_ok);
     url_parse(s, &u, err, sizeof err);
-    struct httpc_opts o = {&none, KDS, NULL, NULL, 3};
+    struct httpc_opts o = {&none, KDS, NULL, NULL, 3, NULL};
     CHECK_EQ(httpc_do(&o, "GET", &u, NULL, NULL, 0, 100, &resp, err, sizeof err), -1);
     CHECK_STR(err, "no trust anchors");
 }
@@ -509,7 +509,7 @@ TEST(live_request_head)
     struct url u;
     snprintf(s, sizeof s, "https://127.0.0.1:%d/echo?watch=1", p_ok);
     CHECK_EQ(url_parse(s, &u, err, sizeof err), 0);
-    struct httpc_opts o = {&fx_ca, KDS, NULL, NULL, 3};
+    struct httpc_opts o = {&fx_ca, KDS, NULL, NULL, 3, NULL};
     const char *h[] = {"Authorization: Bearer tok", "Content-Type: application/json", NULL};
     httpc_resp_free(&resp);
     CHECK_EQ(httpc_do(&o, "PATCH", &u, h, "{\"a\":1}", 7, 4096, &resp, err, sizeof err), 0);
@@ -535,7 +535,7 @@ TEST(live_watch_lines)
     int status = 0;
     snprintf(s, sizeof s, "https://127.0.0.1:%d/watch", p_ok);
     url_parse(s, &u, err, sizeof err);
-    struct httpc_opts o = {&fx_ca, KDS, NULL, NULL, 3};
+    struct httpc_opts o = {&fx_ca, KDS, NULL, NULL, 3, NULL};
     struct httpc_stream *st = httpc_open(&o, "GET", &u, NULL, NULL, 0, &status, err, sizeof err);
     CHECK(st != NULL);
     if (!st) return;
@@ -581,7 +581,7 @@ TEST(live_proxy)
      * TLS inside the tunnel verifies the real name. */
     snprintf(s, sizeof s, "https://" KDS ":%d/echo", p_ok);
     CHECK_EQ(url_parse(s, &u, err, sizeof err), 0);
-    struct httpc_opts o = {&fx_ca, NULL, proxy, "localhost,.cluster.local", 3};
+    struct httpc_opts o = {&fx_ca, NULL, proxy, "localhost,.cluster.local", 3, NULL};
     httpc_resp_free(&resp);
     CHECK_EQ(httpc_do(&o, "GET", &u, NULL, NULL, 0, 4096, &resp, err, sizeof err), 0);
     snprintf(s, sizeof s, "\r\nHost: " KDS ":%d\r\n", p_ok);
