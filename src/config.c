@@ -277,6 +277,10 @@ const struct setting config_settings[] = {
      .meaning =
          SETTING_DOC("hard deadline of a job (must exceed `ROLLOUT_TIMEOUT`); past it the job is "
                      "killed and the user told")},
+    {"PROGRESS_AFTER", INT(progress_after, 0, PROGRESS_AFTER_MAX), .def = "30",
+     .meaning = SETTING_DOC(
+         "seconds a rollout runs before its one Slack progress post (counts, and what the "
+         "new pods wait on); `0`: none")},
     {"AUTO_ROLLBACK", INT(auto_rollback, 0, 1), .def = "0",
      .meaning = SETTING_DOC("`1`: a rollout Kubernetes declares failed is rolled back to the "
                             "revision that ran before; the post says both")},

@@ -49,6 +49,7 @@ struct config {
     char kube_server_name[256];
     int rollout_timeout;    /* 0: derived from the deployment */
     int job_timeout;        /* hard deadline of a job child (JOB_TIMEOUT) */
+    int progress_after;     /* s into a rollout for its Slack progress post, 0: none */
     int auto_rollback;      /* AUTO_ROLLBACK=1: a failed deploy is rolled back */
     char gitops_managed[8]; /* GITOPS_MANAGED: "warn" or "refuse" */
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "sb.h"
 #include "str.h"
 
 /* ---- transport hooks: tests replace these ---- */
@@ -38,16 +39,27 @@ static void (*hook_free)(struct httpc_resp *) = httpc_resp_free;
 static void (*hook_sleep_ms)(long) = sleep_ms;
 static long long (*hook_now_ms)(void) = loop_clock_ms;
 
-int kapi_path(char *out, size_t cap, const struct url *api, const char *ns, const char *rest)
+static int group_path(char *out, size_t cap, const struct url *api, const char *group,
+                      const char *ns, const char *rest)
 {
     size_t n = strlen(api->path);
     while (n > 0 && api->path[n - 1] == '/') n--;
-    int r = snprintf(out, cap, "%.*s/apis/apps/v1/namespaces/%s/%s", (int)n, api->path, ns, rest);
+    int r = snprintf(out, cap, "%.*s/%s/namespaces/%s/%s", (int)n, api->path, group, ns, rest);
     if (r < 0 || (size_t)r >= cap) {
         if (cap) out[0] = 0;
         return -1;
     }
     return 0;
+}
+
+int kapi_path(char *out, size_t cap, const struct url *api, const char *ns, const char *rest)
+{
+    return group_path(out, cap, api, "apis/apps/v1", ns, rest);
+}
+
+int kapi_core_path(char *out, size_t cap, const struct url *api, const char *ns, const char *rest)
+{
+    return group_path(out, cap, api, "api/v1", ns, rest);
 }
 
 int kapi_fail(struct kube_result *res, const char *fmt, ...)
@@ -296,6 +308,54 @@ int kapi_list_rs(struct kapi_job *j, const char *ns, const struct httpc_resp *de
         return -1;
     }
     return 0;
+}
+
+/* path + "limit=N" and, after the first page, "&continue=TOKEN". */
+static int page_path(char *out, size_t cap, const char *path, int limit, const char *cont)
+{
+    struct sb b;
+    sb_init(&b, out, cap);
+    sb_add(&b, "%s%climit=%d", path, strchr(path, '?') ? '&' : '?', limit);
+    if (cont[0]) {
+        sb_add(&b, "&continue=");
+        sb_urlenc(&b, cont);
+    }
+    return b.full ? -1 : 0;
+}
+
+int kapi_list_pages(struct kapi_job *j, const char *path, int limit, int max_pages, kapi_page_fn fn,
+                    void *arg, const char *what, struct kube_result *res)
+{
+    char cont[KUBE_CONTINUE_MAX] = "", page[KUBE_CONTINUE_MAX * 3 + 4096], err[600];
+    for (int n = 0;; n++) {
+        struct httpc_resp r;
+        if (n == max_pages)
+            return kapi_fail(res, "%s: more than %d pages of %d", what, max_pages, limit);
+        if (page_path(page, sizeof page, path, limit, cont) < 0)
+            return kapi_fail(res, "request path too long");
+        if (kapi_request(j, "GET", page, NULL, NULL, 0, &r, err, sizeof err) < 0)
+            return kapi_fail(res, "%s", err);
+        if (!kapi_is2xx(r.status) || !r.body) {
+            kapi_status_fail(res, &r, what);
+            hook_free(&r);
+            return -1;
+        }
+        int ok = fn(arg, r.body, r.len, cont, sizeof cont);
+        hook_free(&r);
+        if (ok < 0) return kapi_fail(res, "%s: the API server sent a malformed page", what);
+        if (!cont[0]) return 0;
+    }
+}
+
+int kapi_list_rs_pages(struct kapi_job *j, const char *ns, const char *sel, kapi_page_fn fn,
+                       void *arg, struct kube_result *res)
+{
+    char rest[4200], path[4800];
+    snprintf(rest, sizeof rest, "replicasets%s%s", sel[0] ? "?labelSelector=" : "", sel);
+    if (kapi_path(path, sizeof path, &j->k->api, ns, rest) < 0)
+        return kapi_fail(res, "request path too long");
+    return kapi_list_pages(j, path, KUBE_RS_PAGE, KUBE_MAX_PAGES, fn, arg,
+                           "cannot list ReplicaSets", res);
 }
 
 struct httpc_stream *kapi_watch_open(struct kapi_job *j, const char *path, int *status, char *err,

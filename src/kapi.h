@@ -56,6 +56,26 @@ int kapi_get_deploy_checked(struct kapi_job *j, const char *ns, const char *name
 int kapi_list_rs(struct kapi_job *j, const char *ns, const struct httpc_resp *dep,
                  struct httpc_resp *r, struct kube_result *res);
 
+/* Core API path (api's path prefix + "/api/v1/namespaces/NS/" + rest). */
+int kapi_core_path(char *out, size_t cap, const struct url *api, const char *ns, const char *rest);
+
+/* One page of a list: parse body[0..len), keep what is needed, set cont to
+ * the page's metadata.continue ("" on the last page). 0, or -1 when the
+ * page is malformed. */
+typedef int (*kapi_page_fn)(void *arg, const char *body, size_t len, char *cont, size_t ccap);
+
+/* GET the list at path (with or without a query) in pages of limit items
+ * (limit/continue, as kubectl does), handing each page to fn and freeing it
+ * before the next: a list of any size never sits in memory whole. At most
+ * max_pages pages. 0, or -1 with res filled ("what: MESSAGE (HTTP N)", a
+ * malformed page, or more than max_pages pages). */
+int kapi_list_pages(struct kapi_job *j, const char *path, int limit, int max_pages, kapi_page_fn fn,
+                    void *arg, const char *what, struct kube_result *res);
+/* kapi_list_pages over the ReplicaSets matching sel (a URL-encoded
+ * labelSelector value, "" for all) in pages of KUBE_RS_PAGE. */
+int kapi_list_rs_pages(struct kapi_job *j, const char *ns, const char *sel, kapi_page_fn fn,
+                       void *arg, struct kube_result *res);
+
 /* GET path as a stream (a watch); a 401 re-reads the token once. The
  * stream with *status set (any status), or NULL with err. */
 struct httpc_stream *kapi_watch_open(struct kapi_job *j, const char *path, int *status, char *err,

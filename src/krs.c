@@ -9,6 +9,7 @@
 #include "json.h"
 #include "kdoc.h"
 #include "sb.h"
+#include "slack.h"
 
 static const char HASH_KEY[] = "pod-template-hash";
 
@@ -148,8 +149,7 @@ long krs_rollback_patch(const char *deploy, size_t dlen, const char *rs, size_t 
     return n;
 }
 
-/* 1 when rs has an ownerReference with controller=true and uid. */
-static int controlled_by(const struct json_doc *d, int rs, const char *uid)
+int krs_controlled_by(const struct json_doc *d, int rs, const char *uid)
 {
     int refs = json_path(d, rs, "metadata", "ownerReferences", JP_END);
     if (!uid || !*uid) return 0;
@@ -178,7 +178,7 @@ int krs_owned_revisions(const struct json_doc *rl, const char *uid, struct krs_r
     if (!v) return -1;
     for (int e = json_first(rl, items); e >= 0; e = json_next(rl, e)) {
         long r;
-        if (!controlled_by(rl, e, uid) || (r = kdoc_revision(rl, e)) < 0) continue;
+        if (!krs_controlled_by(rl, e, uid) || (r = kdoc_revision(rl, e)) < 0) continue;
         v[n].rev = r;
         v[n].tok = e;
         n++;
@@ -307,51 +307,261 @@ int krs_template_matches(const char *deploy, size_t dlen, const char *rs, size_t
     return r;
 }
 
-int krs_history_text(const char *deploy, size_t dlen, const char *rslist, size_t rlen, char *out,
-                     size_t cap)
+/* ---- rollout history, page by page ---- */
+
+/* n digits at s as a number, -1 if one is not a digit. */
+static int digits(const char *s, int n)
 {
-    struct json_doc dd, rl;
-    struct krs_rev *v = NULL;
-    char uid[128], name[K8S_NAME_MAX + 1], ns[K8S_NS_MAX + 1], ts[64], cause[1024], cl[1024];
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil). */
+static long long days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+long long krs_time_parse(const char *s)
+{
+    if (!s || strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':' || s[19] != 'Z')
+        return -1;
+    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2), h = digits(s + 11, 2),
+        mi = digits(s + 14, 2), se = digits(s + 17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        se < 0 || se > 60)
+        return -1;
+    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+}
+
+void krs_time_format(char *out, size_t cap, long long t)
+{
+    if (t < 0) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    /* civil_from_days (Howard Hinnant) */
+    long long z = t / 86400 + 719468, sec = t % 86400;
+    long long era = z / 146097, doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int d = (int)(doy - (153 * mp + 2) / 5 + 1), m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    long long y = yoe + era * 400 + (m <= 2);
+    snprintf(out, cap, "%04lld-%02d-%02dT%02lld:%02lld:%02lldZ", y, m, d, sec / 3600, sec / 60 % 60,
+             sec % 60);
+}
+
+int krs_history_init(struct krs_history *h, const char *uid, int want)
+{
+    memset(h, 0, sizeof *h);
+    snprintf(h->uid, sizeof h->uid, "%s", uid ? uid : "");
+    h->want = want < 1 ? 1 : want > KUBE_HISTORY_MAX ? KUBE_HISTORY_MAX : want;
+    return 0;
+}
+
+void krs_history_free(struct krs_history *h)
+{
+    free(h->revs);
+    h->revs = NULL;
+    h->nrevs = h->caprevs = 0;
+}
+
+/* kubectl's revision of a ReplicaSet: the annotation's number, 0 when the
+ * annotation is absent, -1 (skipped) when it is not a number. */
+static long history_revision(const struct json_doc *d, int rs)
+{
+    if (json_path(d, rs, "metadata", "annotations", KDOC_REV_KEY, JP_END) < 0) return 0;
+    return kdoc_revision(d, rs);
+}
+
+/* Note revision r as seen; 0, or -1 with no memory. */
+static int seen(struct krs_history *h, long r)
+{
+    for (int i = 0; i < h->nrevs; i++)
+        if (h->revs[i] == r) return 0;
+    if (h->nrevs == h->caprevs) {
+        int nc = h->caprevs ? h->caprevs * 2 : 64;
+        long *v = realloc(h->revs, (size_t)nc * sizeof *v);
+        if (!v) return -1;
+        h->revs = v;
+        h->caprevs = nc;
+    }
+    h->revs[h->nrevs++] = r;
+    return 0;
+}
+
+/* The slot for revision r among the newest want kept, or NULL when it is
+ * older than all of them. The same revision twice: the later one wins (a
+ * map keyed by revision in kubectl). */
+static struct krs_line *slot(struct krs_history *h, long r)
+{
+    int oldest = 0;
+    for (int i = 0; i < h->n; i++) {
+        if (h->v[i].rev == r) return &h->v[i];
+        if (h->v[i].rev < h->v[oldest].rev) oldest = i;
+    }
+    if (h->n < h->want) return &h->v[h->n++];
+    return r > h->v[oldest].rev ? &h->v[oldest] : NULL;
+}
+
+static void keep_rs(struct krs_line *e, const struct json_doc *d, int rs, long r)
+{
+    char ts[64];
     struct sb b;
-    int n;
+    memset(e, 0, sizeof *e);
+    e->rev = r;
+    kdoc_tok_str(d, json_path(d, rs, "metadata", "creationTimestamp", JP_END), ts, sizeof ts);
+    e->created = krs_time_parse(ts);
+    kdoc_tok_str(d, json_path(d, rs, "metadata", "annotations", KRS_LIVE_KEY, JP_END), ts,
+                 sizeof ts);
+    e->live = krs_time_parse(ts);
+    /* a kubectl deploy copies the Deployment's stale value to its new RS */
+    if (e->live >= 0 && e->created >= 0 && e->live < e->created) e->live = -1;
+    sb_init(&b, e->images, sizeof e->images);
+    kdoc_container_images(&b, d, rs, 0);
+    char cause[1024];
+    if (kdoc_tok_str(d, json_path(d, rs, "metadata", "annotations", KDOC_CAUSE_KEY, JP_END), cause,
+                     sizeof cause) > 0)
+        sb_clean_copy(e->cause, sizeof e->cause, cause);
+}
+
+int krs_list_page(struct json_doc *d, const char *body, size_t len, char *cont, size_t ccap)
+{
+    if (ccap) cont[0] = 0;
+    if (kdoc_json_parse(d, body, len) < 0) return -1;
+    int items = json_get(d, 0, "items");
+    if (items < 0 || d->toks[items].type != JSON_ARRAY) {
+        kdoc_json_free(d);
+        return -1;
+    }
+    if (ccap && kdoc_tok_str(d, json_path(d, 0, "metadata", "continue", JP_END), cont, ccap) < 0)
+        cont[0] = 0;
+    return items;
+}
+
+int krs_history_page(void *arg, const char *body, size_t len, char *cont, size_t ccap)
+{
+    struct krs_history *h = arg;
+    struct json_doc d;
+    int ret = 0, items = krs_list_page(&d, body, len, cont, ccap);
+    if (items < 0) return -1;
+    for (int rs = json_first(&d, items); rs >= 0 && ret == 0; rs = json_next(&d, rs)) {
+        long r;
+        if (!krs_controlled_by(&d, rs, h->uid) || (r = history_revision(&d, rs)) < 0) continue;
+        ret = seen(h, r);
+        struct krs_line *e = ret == 0 ? slot(h, r) : NULL;
+        if (e) keep_rs(e, &d, rs, r);
+    }
+    kdoc_json_free(&d);
+    if (ret < 0 && ccap) cont[0] = 0;
+    return ret;
+}
+
+static int rev_desc(const void *a, const void *b)
+{
+    long x = ((const struct krs_line *)a)->rev, y = ((const struct krs_line *)b)->rev;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* "live <when>" / "created <when>": Slack's date token with a UTC fallback,
+ * or plain UTC text. */
+static void add_when(struct sb *b, const struct krs_line *e, int plain)
+{
+    long long t = e->live >= 0 ? e->live : e->created;
+    char iso[32];
+    if (t < 0) {
+        sb_add(b, "-");
+        return;
+    }
+    krs_time_format(iso, sizeof iso, t);
+    iso[10] = ' ';
+    iso[16] = 0; /* "YYYY-MM-DD HH:MM" */
+    sb_add(b, "%s ", e->live >= 0 ? "live" : "created");
+    if (plain)
+        sb_add(b, "%s UTC", iso);
+    else
+        sb_add(b, "<!date^%lld^{date_short_pretty} {time}|%s UTC>", t, iso);
+}
+
+#define HISTORY_MORE 48 /* room kept for "(N more not shown: ...)" */
+
+static void history_line(struct sb *b, const struct krs_line *e, long current, int plain, char *esc,
+                         size_t ecap)
+{
+    sb_add(b, "\n%ld%s  ", e->rev, e->rev == current ? " (current)" : "");
+    add_when(b, e, plain);
+    if (plain) {
+        sb_add(b, "  %s  %s", e->images, e->cause[0] ? e->cause : "<none>");
+        return;
+    }
+    slack_escape_text(e->images, esc, ecap);
+    sb_add(b, "  %s  ", esc);
+    slack_escape_text(e->cause[0] ? e->cause : "<none>", esc, ecap);
+    sb_add(b, "%s", esc);
+}
+
+int krs_history_format(struct krs_history *h, const char *ns, const char *name, long current,
+                       int plain, char *out, size_t cap)
+{
+    struct sb b;
+    char esc[sizeof h->v[0].cause * 5];
+    const char *star = plain ? "" : "*";
     sb_init(&b, out, cap);
-    if (kdoc_json_parse(&dd, deploy, dlen) < 0) return -1;
-    if (kdoc_json_parse(&rl, rslist, rlen) < 0) {
-        kdoc_json_free(&dd);
+    qsort(h->v, (size_t)h->n, sizeof h->v[0], rev_desc);
+    if (current < 0 && h->n > 0) current = h->v[0].rev;
+    if (h->nrevs == 0) {
+        sb_add(&b, "%s%s/%s%s: no rollout history", star, ns, name, star);
+        return 0;
+    }
+    if (h->n < h->nrevs)
+        sb_add(&b, "%s%s/%s%s: newest %d of %d revisions:", star, ns, name, star, h->n, h->nrevs);
+    else
+        sb_add(&b, "%s%s/%s%s revisions, newest first:", star, ns, name, star);
+    int i;
+    for (i = 0; i < h->n; i++) {
+        char line[sizeof esc * 2 + 200];
+        struct sb l;
+        sb_init(&l, line, sizeof line);
+        history_line(&l, &h->v[i], current, plain, esc, sizeof esc);
+        /* a line that does not fit is not cut: say what is left out */
+        if (b.len + l.len + HISTORY_MORE >= cap) break;
+        sb_add(&b, "%s", line);
+    }
+    if (i < h->n) sb_add(&b, "\n(%d more not shown: the message is full)", h->n - i);
+    return i;
+}
+
+int krs_history_text(const char *deploy, size_t dlen, const char *rslist, size_t rlen, int want,
+                     int plain, char *out, size_t cap)
+{
+    struct json_doc dd;
+    struct krs_history *h = malloc(sizeof *h);
+    char uid[128], name[K8S_NAME_MAX + 1], ns[K8S_NS_MAX + 1], cont[16];
+    int n = -1;
+    if (cap) out[0] = 0;
+    if (!h) return -1;
+    if (kdoc_json_parse(&dd, deploy, dlen) < 0) {
+        free(h);
         return -1;
     }
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "uid", JP_END), uid, sizeof uid);
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "name", JP_END), name, sizeof name);
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "namespace", JP_END), ns, sizeof ns);
-    n = krs_owned_revisions(&rl, uid, &v);
-    if (n < 0) goto out;
-    long current = kdoc_revision(&dd, 0);
-    if (current < 0 && n > 0) current = v[0].rev;
-    if (n == 0) {
-        sb_add(&b, "*%s/%s*: no rollout history", ns, name);
-        goto out;
-    }
-    sb_add(&b, "*%s/%s* revisions, newest first:", ns, name);
-    for (int i = 0; i < n; i++) {
-        int rs = v[i].tok;
-        kdoc_tok_str(&rl, json_path(&rl, rs, "metadata", "creationTimestamp", JP_END), ts,
-                     sizeof ts);
-        sb_clean_copy(cl, sizeof cl, ts);
-        sb_add(&b, "\n%ld%s  %s  ", v[i].rev, v[i].rev == current ? " (current)" : "",
-               cl[0] ? cl : "-");
-        kdoc_container_images(&b, &rl, rs, 0);
-        if (kdoc_tok_str(&rl, json_path(&rl, rs, "metadata", "annotations", KDOC_CAUSE_KEY, JP_END),
-                         cause, sizeof cause) > 0) {
-            sb_clean_copy(cl, sizeof cl, cause);
-            sb_add(&b, "  %s", cl);
-        } else {
-            sb_add(&b, "  <none>");
-        }
-    }
-out:
-    free(v);
-    kdoc_json_free(&rl);
+    krs_history_init(h, uid, want);
+    if (krs_history_page(h, rslist, rlen, cont, sizeof cont) == 0)
+        n = krs_history_format(h, ns, name, kdoc_revision(&dd, 0), plain, out, cap);
+    krs_history_free(h);
+    free(h);
     kdoc_json_free(&dd);
     return n;
 }

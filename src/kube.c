@@ -7,14 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "k8sname.h"
 #include "kapi.h"
 #include "kjson.h"
 #include "kdoc.h"
 #include "kimage.h"
+#include "kpods.h"
 #include "krs.h"
 #include "rollout.h"
+#include "sb.h"
 #include "str.h"
 
 static const char SMP[] = "Content-Type: application/strategic-merge-patch+json";
@@ -40,13 +43,58 @@ static int job_open(struct kapi_job *j, const char *ns, const char *name, char *
     return 0;
 }
 
-/* Follow the rollout from d and report it. */
-static int follow(struct kapi_job *j, const char *ns, const char *name, const struct kdeploy *d,
-                  const char *done, const char *fail, struct kube_result *res)
+/* ---- issue 9: when a revision went live, and why a rollout failed ---- */
+
+/* Record on the Deployment when generation gen went live (KRS_LIVE_KEY);
+ * the controller copies it to the ReplicaSet like the change-cause, where
+ * history reads it. The JSON patch tests the generation first: nothing is
+ * written over a later change. Best effort: the answer is not needed. */
+static void mark_live(struct kapi_job *j, const char *ns, const char *name, long long gen)
 {
-    struct rollout f;
-    rollout_follow(j, ns, name, d, NULL, &f);
-    return rollout_report(j, &f, res, done, fail);
+    char rest[K8S_NAME_MAX + 16], path[1024], ts[32], body[256], err[600];
+    struct httpc_resp p;
+    snprintf(rest, sizeof rest, "deployments/%s", name);
+    if (kapi_path(path, sizeof path, &j->k->api, ns, rest) < 0) return;
+    krs_time_format(ts, sizeof ts, (long long)time(NULL));
+    snprintf(body, sizeof body,
+             "[{\"op\":\"test\",\"path\":\"/metadata/generation\",\"value\":%lld},"
+             "{\"op\":\"add\",\"path\":\"/metadata/annotations/deploy-api~1live-at\","
+             "\"value\":\"%s\"}]",
+             gen, ts);
+    if (kapi_request(j, "PATCH", path, JSON_PATCH, body, strlen(body), &p, err, sizeof err) == 0)
+        kapi_free(&p);
+}
+
+/* Append why the rollout of ns/name is stuck (its new pods) and the next step. */
+static void explain(struct kapi_job *j, const char *ns, const char *name, struct kube_result *res)
+{
+    char why[1500];
+    size_t len = strlen(res->text);
+    int plain = j->k->ui && j->k->ui->plain;
+    struct sb b;
+    int n = kpods_diagnose(j, ns, name, why, sizeof why);
+    sb_init(&b, res->text + len, sizeof res->text - len);
+    if (n > 0)
+        sb_add(&b, "\n%s", why);
+    else if (n < 0)
+        sb_add(&b, "\n(the new pods could not be read: %s)", why);
+    sb_add(&b, "\nNext: %s%s rollback %s/%s%s", plain ? "" : "`", plain ? "deploy-api" : "/deploy",
+           ns, name, plain ? "" : "`");
+}
+
+/* Follow the rollout from d (waiting for want, may be NULL) into f and
+ * report it: the live-at record when done, why when it failed. */
+static int follow(struct kapi_job *j, const char *ns, const char *name, const struct kdeploy *d,
+                  const struct rollout_want *want, struct rollout *f, const char *done,
+                  const char *fail, struct kube_result *res)
+{
+    rollout_follow(j, ns, name, d, want, f);
+    int rc = rollout_report(j, f, res, done, fail);
+    if (!j->k->ui) return rc; /* a bare operation (kube.h) */
+    if (f->st == ROLLOUT_DONE) mark_live(j, ns, name, d->generation);
+    if ((f->st == ROLLOUT_FAILED && !f->gone) || f->st == ROLLOUT_WAITING)
+        explain(j, ns, name, res);
+    return rc;
 }
 
 /* What a deploy is about to do, read from the deployment before any change. */
@@ -132,12 +180,12 @@ static void announce(const struct kube_cfg *k, const struct plan *p, const char 
                      const char *name, struct kube_result *res)
 {
     char what[1200], text[1600];
-    if (!k->announce || res->announced) return;
+    if (!k->ui || !k->ui->announce || res->announced) return;
     plan_what(p, ns, name, res->image, what, sizeof what);
     snprintf(text, sizeof text, "is deploying %s%s%s", what, p->warn[0] ? ". Warning: " : "",
              p->warn);
     res->announced = 1;
-    k->announce(k->announce_ctx, text);
+    k->ui->announce(k->ui->announce_arg, text);
 }
 
 /* PATCH the plan's images with a change-cause into r. 0, or -1 with res filled. */
@@ -303,9 +351,8 @@ int kube_deploy(const struct kube_cfg *k, const char *ns, const char *name, cons
     }
     snprintf(done, sizeof done, "deployed %.1100s%.200s", what, note);
     snprintf(fail, sizeof fail, "deploy of %.1100s%.200s", what, note);
-    rollout_follow(&j, ns, name, &d, &want, &f);
+    rc = follow(&j, ns, name, &d, &want, &f, done, fail, res);
     kdoc_deploy_free(&d);
-    rc = rollout_report(&j, &f, res, done, fail);
     if (pl.warn[0]) {
         size_t n = strlen(res->text);
         snprintf(res->text + n, sizeof res->text - n, "\nWarning: %s", pl.warn);
@@ -339,28 +386,59 @@ int kube_status(const struct kube_cfg *k, const char *ns, const char *name, stru
     return 0;
 }
 
-int kube_history(const struct kube_cfg *k, const char *ns, const char *name,
-                 struct kube_result *res)
+/* -o json (kjson.h): the whole list, as before issue 9's paging. */
+static int history_json(struct kapi_job *j, const char *ns, const char *name, struct httpc_resp *r,
+                        struct kube_result *res)
 {
-    struct kapi_job j;
-    struct httpc_resp r, l;
-    struct kdeploy d;
-    kapi_init(&j, k, res);
-    if (check_target(ns, name, res) < 0 || job_open(&j, ns, name, NULL, 0, res) < 0) return -1;
-    if (kapi_get_deploy_checked(&j, ns, name, &r, &d, res) < 0) return -1;
-    kdoc_deploy_free(&d);
-    if (kapi_list_rs(&j, ns, &r, &l, res) < 0) {
-        kapi_free(&r);
-        return -1;
-    }
-    int n = k->output_json
-                ? (int)kjson_history(r.body, r.len, l.body, l.len, res->text, sizeof res->text)
-                : krs_history_text(r.body, r.len, l.body, l.len, res->text, sizeof res->text);
+    struct httpc_resp l;
+    if (kapi_list_rs(j, ns, r, &l, res) < 0) return -1;
+    long n = kjson_history(r->body, r->len, l.body, l.len, res->text, sizeof res->text);
     kapi_free(&l);
-    kapi_free(&r);
     if (n < 0) return kapi_fail(res, "cannot read the rollout history of %s/%s", ns, name);
     res->ok = 1;
     return 0;
+}
+
+int kube_history(const struct kube_cfg *k, const char *ns, const char *name, int want,
+                 struct kube_result *res)
+{
+    struct kapi_job j;
+    struct httpc_resp r;
+    struct kdeploy d;
+    char sel[4096];
+    kapi_init(&j, k, res);
+    if (check_target(ns, name, res) < 0) return -1;
+    if (want == 0) want = KUBE_HISTORY_DEFAULT;
+    if (want < 1 || want > KUBE_HISTORY_MAX)
+        return kapi_fail(res, "history shows 1 to %d revisions", KUBE_HISTORY_MAX);
+    if (job_open(&j, ns, name, NULL, 0, res) < 0) return -1;
+    if (kapi_get_deploy_checked(&j, ns, name, &r, &d, res) < 0) return -1;
+    if (k->output_json) {
+        kdoc_deploy_free(&d);
+        int rc = history_json(&j, ns, name, &r, res);
+        kapi_free(&r);
+        return rc;
+    }
+    long sn = kdoc_selector(r.body, r.len, sel, sizeof sel);
+    kapi_free(&r);
+    struct krs_history *h = sn < 0 ? NULL : malloc(sizeof *h);
+    if (!h) {
+        kdoc_deploy_free(&d);
+        return kapi_fail(res, "cannot build the deployment's label selector");
+    }
+    krs_history_init(h, d.uid, want);
+    long current = d.revision;
+    kdoc_deploy_free(&d);
+    int rc = kapi_list_rs_pages(&j, ns, sel, krs_history_page, h, res);
+    if (rc == 0) {
+        int plain = k->ui && k->ui->plain;
+        krs_history_format(h, ns, name, current, plain, res->text, sizeof res->text);
+        res->mrkdwn = !plain;
+        res->ok = 1;
+    }
+    krs_history_free(h);
+    free(h);
+    return rc;
 }
 
 /* GET the deployment (into r and d) and its ReplicaSets (into l) and pick
@@ -499,6 +577,7 @@ int kube_rollback(const struct kube_cfg *k, const char *ns, const char *name, lo
 {
     struct kapi_job j;
     struct kdeploy d;
+    struct rollout f;
     char path[1024], done[IMAGE_MAX + 400], fail[IMAGE_MAX + 400];
     long target = -1;
     int rc;
@@ -515,7 +594,7 @@ int kube_rollback(const struct kube_cfg *k, const char *ns, const char *name, lo
     snprintf(done, sizeof done, "rolled back %s/%s to revision %ld (%s)", ns, name, target,
              res->image);
     snprintf(fail, sizeof fail, "rollback of %s/%s to revision %ld", ns, name, target);
-    rc = follow(&j, ns, name, &d, done, fail, res);
+    rc = follow(&j, ns, name, &d, NULL, &f, done, fail, res);
     kdoc_deploy_free(&d);
     return rc;
 }

@@ -53,6 +53,8 @@
 #define ROLLOUT_DEADLINE_DEFAULT 600 /* progressDeadlineSeconds when a deployment has none. */
 /* s a derived ROLLOUT_TIMEOUT may reach (the same bound as ROLLOUT_TIMEOUT's). */
 #define ROLLOUT_TIMEOUT_CAP ROLLOUT_TIMEOUT_MAX
+#define PROGRESS_AFTER_MAX                                                                         \
+    1680 /* s: PROGRESS_AFTER (default 30) past ROLLOUT_TIMEOUT_MAX is moot. */
 #define LEASE_DURATION_DEFAULT                                                                     \
     60 /* s a lock Lease lives unrenewed (LEASE_DURATION); renewed every third. */
 
@@ -72,6 +74,11 @@
 #define KUBE_INIT_MAX 16          /* init containers moved with the chosen container. */
 #define KUBE_API_RETRIES 3        /* retries after 429, or a GET's 5xx or broken answer. */
 #define KUBE_RETRY_AFTER_MAX 10   /* s: cap on the API server's Retry-After. */
+#define KUBE_RS_PAGE 25           /* ReplicaSets per list page: 25 x 150 KiB fits a response. */
+#define KUBE_MAX_PAGES 200        /* pages of one list: 5,000 ReplicaSets of one deployment. */
+#define KUBE_HISTORY_MAX 20       /* revisions /deploy history N shows: ~200 B a line in 4 KiB. */
+#define KUBE_HISTORY_DEFAULT 10
+#define KUBE_CONTINUE_MAX 4096 /* a list's continue token (base64 of a key; ~100 B). */
 /* Slack response_url delivery (src/respond). */
 #define RESPOND_BACKOFF_MAX 16     /* s: cap of the doubling backoff (1, 2, 4, 8, 16). */
 #define RESPOND_RETRY_AFTER_MAX 60 /* s: cap on a 429's Retry-After. */
@@ -80,6 +87,7 @@
 /* s a job may still run once its result is in: every post's connect, write
  * and read, and the longest wait between posts. */
 #define RESPOND_BUDGET (RESPONSE_URL_POSTS * (3 * IO_TIMEOUT + RESPOND_RETRY_AFTER_MAX))
+#define RESPONSE_URL_FINAL 2 /* posts kept for a job's final message (one retry). */
 
 /* Socket Mode (src/ws, src/socket, src/socksup). */
 #define WS_MAX_MESSAGE 65536   /* one WebSocket message; a slash-command envelope is ~3 KiB. */

@@ -19,6 +19,7 @@
 #include "kubeconfig.h"
 #include "kubesrc.h"
 #include "policy.h"
+#include "progress.h"
 #include "slack.h"
 #include "socket.h"
 #include "worker.h"
@@ -264,7 +265,6 @@ static int cli_run(const struct cli *c)
 {
     struct app *a = &app;
     char err[512];
-    if (c->count) return die("history N: not available in this build yet");
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
     if (kubesrc_resolve(a, c->kubeconfig, c->context, err, sizeof err) < 0) return die(err);
     /* -n, else the kubeconfig context's namespace, else DEPLOY_NAMESPACE */
@@ -282,11 +282,13 @@ static int cli_run(const struct cli *c)
     str_copy(sp.ns, sizeof sp.ns, ns);
     str_copy(sp.name, sizeof sp.name, c->name);
     str_copy(sp.version, sizeof sp.version, c->version);
-    sp.revision = c->revision;
+    sp.revision = c->verb == CLI_HISTORY ? c->count : c->revision; /* history: newest N */
     cli_actor(c, sp.user_name, sizeof sp.user_name);
     static struct kube_result res;
     str_copy(sp.container, sizeof sp.container, c->container);
-    int rc = worker_run_command(a, &sp, &res, NULL, NULL);
+    /* plain text; kubectl rollout status's lines on stderr as the counts change */
+    struct kube_ui ui = {1, progress_cli, stderr, 0, NULL, NULL};
+    int rc = worker_run_command(a, &sp, &ui, &res);
     printf("%s\n", res.text);
     if (rc < 0) {
         fprintf(stderr, "deploy-api: %s\n", res.error[0] ? res.error : "failed");

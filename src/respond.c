@@ -188,6 +188,13 @@ int respond_url_allowed(const char *url, const char *allowed_hosts, char *err, s
 
 /* ---- delivery ---- */
 
+static int posts_made; /* POSTs sent by this process (see respond_posts_left) */
+
+int respond_posts_left(void)
+{
+    return posts_made >= RESPONSE_URL_POSTS ? 0 : RESPONSE_URL_POSTS - posts_made;
+}
+
 /* A short printable excerpt of a response body for the error text. */
 static void excerpt(char *out, size_t cap, const char *body, size_t len)
 {
@@ -217,13 +224,18 @@ int respond_post(const struct httpc_opts *o, const char *url, const char *allowe
         return -1;
     }
     if (!oo.server_name || !*oo.server_name) oo.server_name = u.host;
+    if (respond_posts_left() == 0) {
+        snprintf(err, errlen, "response_url: Slack's %d posts are used up", RESPONSE_URL_POSTS);
+        return -1;
+    }
     if (max_attempts < 1) max_attempts = 1;
-    if (max_attempts > RESPONSE_URL_POSTS) max_attempts = RESPONSE_URL_POSTS;
+    if (max_attempts > respond_posts_left()) max_attempts = respond_posts_left();
     for (int a = 1; a <= max_attempts; a++) {
         struct httpc_resp r;
         unsigned wait = backoff;
         memset(&r, 0, sizeof r);
         e[0] = 0;
+        posts_made++;
         if (respond_do(&oo, "POST", &u, hdrs, json, n, RESPOND_MAX_BODY, &r, e, sizeof e) < 0) {
             snprintf(err, errlen, "response_url %s: %s", u.host, e);
         } else {

@@ -46,23 +46,49 @@ void rollout_eval(struct rollout *f, const char *js, size_t n)
     kdoc_deploy_free(&d);
 }
 
+/* Tell the progress callback, if the line changed or its due time came. */
+static void notify(struct kapi_job *j, const char *ns, const char *name, struct rollout *f)
+{
+    const struct kube_ui *ui = j->k->ui;
+    if (!ui || !ui->progress || f->st != ROLLOUT_WAITING) return;
+    long long el = kapi_now_ms() - j->t0;
+    int due = ui->progress_after_s > 0 && !f->due_done && el >= ui->progress_after_s * 1000LL;
+    if (!due && strcmp(f->shown, f->msg) == 0) return;
+    f->due_done |= due;
+    memcpy(f->shown, f->msg, sizeof f->shown);
+    struct kube_progress p = {f->msg, &f->c, el, due, j, ns, name};
+    ui->progress(ui->arg, &p);
+}
+
+/* The deadline, or the due time of the progress call when it comes first. */
+static long long wake_at(const struct kapi_job *j, const struct rollout *f, long long deadline)
+{
+    const struct kube_ui *ui = j->k->ui;
+    if (!ui || !ui->progress || ui->progress_after_s <= 0 || f->due_done) return deadline;
+    long long due = j->t0 + ui->progress_after_s * 1000LL;
+    /* past it already: the next event or re-read makes the call */
+    return due < deadline && due > kapi_now_ms() ? due : deadline;
+}
+
 #define WATCH_MORE 2 /* watch_event: keep reading */
 
 /* Apply one watch event line to f: WATCH_MORE, or watch_once's result. */
-static int watch_event(struct rollout *f, const char *ns, const char *name, const char *line,
-                       size_t n)
+static int watch_event(struct kapi_job *j, struct rollout *f, const char *ns, const char *name,
+                       const char *line, size_t n)
 {
     size_t off, olen;
     switch (kdoc_watch_event(line, n, &off, &olen)) {
     case KEV_OBJECT:
         rollout_eval(f, line + off, olen);
         if (f->st == ROLLOUT_ERROR) return -1; /* not a Deployment: stop trusting this watch */
+        notify(j, ns, name, f);
         return f->st == ROLLOUT_WAITING ? WATCH_MORE : 0; /* DONE, FAILED, REPLACED */
     case KEV_BOOKMARK:
         kdoc_resource_version(line + off, olen, f->rv, sizeof f->rv);
         return WATCH_MORE;
     case KEV_DELETED:
         f->st = ROLLOUT_FAILED;
+        f->gone = 1;
         snprintf(f->msg, sizeof f->msg, "deployment %s/%s was deleted", ns, name);
         return 0;
     case KEV_EXPIRED:
@@ -73,8 +99,8 @@ static int watch_event(struct rollout *f, const char *ns, const char *name, cons
 }
 
 /* Read the events of an open watch until it ends; watch_once's result. */
-static int watch_read(struct httpc_stream *s, const char *ns, const char *name, long long deadline,
-                      struct rollout *f)
+static int watch_read(struct kapi_job *j, struct httpc_stream *s, const char *ns, const char *name,
+                      long long deadline, struct rollout *f)
 {
     char err[512];
     char *line = malloc(KUBE_WATCH_LINE);
@@ -94,7 +120,7 @@ static int watch_read(struct httpc_stream *s, const char *ns, const char *name, 
             ret = kapi_now_ms() >= deadline ? 0 : -1;
         } else {
             while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-            if (n > 0) ret = watch_event(f, ns, name, line, (size_t)n);
+            if (n > 0) ret = watch_event(j, f, ns, name, line, (size_t)n);
         }
     }
     free(line);
@@ -122,7 +148,7 @@ static int watch_once(struct kapi_job *j, const char *ns, const char *name, long
     if (b.full || kapi_path(path, sizeof path, &j->k->api, ns, rest) < 0) return -1;
     struct httpc_stream *s = kapi_watch_open(j, path, &status, err, sizeof err);
     if (!s) return -1;
-    int ret = status == 410 ? 1 : status != 200 ? -1 : watch_read(s, ns, name, deadline, f);
+    int ret = status == 410 ? 1 : status != 200 ? -1 : watch_read(j, s, ns, name, deadline, f);
     kapi_close(s);
     return ret;
 }
@@ -144,11 +170,12 @@ void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
     f->want = want;
     f->rev = -1;
     rollout_take(f, start);
+    notify(j, ns, name, f);
     /* ROLLOUT_ERROR: an answer that was not a Deployment; read it again. */
     while ((f->st == ROLLOUT_WAITING || f->st == ROLLOUT_ERROR) && kapi_now_ms() < deadline) {
         if (use_watch && opened < KUBE_WATCH_REOPEN) {
             opened++;
-            int r = watch_once(j, ns, name, deadline, f);
+            int r = watch_once(j, ns, name, wake_at(j, f, deadline), f);
             if (f->st == ROLLOUT_DONE || f->st == ROLLOUT_FAILED || f->st == ROLLOUT_REPLACED)
                 break;
             if (r < 0) use_watch = 0;
@@ -169,6 +196,7 @@ void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
         if (got < 0) {
             if (got == KAPI_NOT_FOUND) {
                 f->st = ROLLOUT_FAILED;
+                f->gone = 1;
                 sb_clean_copy(f->msg, sizeof f->msg, scratch.error);
                 break;
             }
@@ -177,6 +205,7 @@ void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
         f->rv[0] = 0;
         rollout_eval(f, r.body, r.len);
         kapi_free(&r);
+        notify(j, ns, name, f);
     }
     /* A watch that hung until the deadline saw nothing: look once more so
      * the report states what is true now, not what the last event said. */
@@ -229,7 +258,6 @@ int rollout_report(struct kapi_job *j, const struct rollout *f, struct kube_resu
         snprintf(res->error, sizeof res->error, "still rolling out after %d s", t);
         snprintf(res->text, sizeof res->text, "%s%s is still rolling out after %d s (%s)",
                  fail_what, rev, t, f->msg);
-        /* DIAGNOSIS (issue9-diag): append why the new pods are not ready here. */
         return -1;
     }
     sb_clean_copy(res->error, sizeof res->error, f->msg);
@@ -239,6 +267,5 @@ int rollout_report(struct kapi_job *j, const struct rollout *f, struct kube_resu
                  f->msg);
     else
         snprintf(res->text, sizeof res->text, "%s failed%s: %s", fail_what, rev, f->msg);
-    /* DIAGNOSIS (issue9-diag): append the new ReplicaSet's pod summary here. */
     return -1;
 }

@@ -28,6 +28,9 @@ struct rollout {
     char rv[128]; /* resourceVersion to watch from, "" for now */
     char msg[512];
     char by[IMAGE_MAX]; /* REPLACED: the image that replaced want.image */
+    char shown[512];    /* msg as last told to the progress callback */
+    int due_done;       /* the PROGRESS_AFTER call was made */
+    int gone;           /* FAILED because the deployment was deleted */
 };
 
 /* The seconds to follow d's rollout: ROLLOUT_TIMEOUT when set, else its
@@ -44,7 +47,9 @@ void rollout_eval(struct rollout *f, const char *js, size_t n);
 /* Follow the rollout from start until done, failed, replaced (want), or
  * the deadline; f is reset first, f->want is a copy of want (NULL: zeroed)
  * with its timeout filled in. A deployment that disappears (404) ends it
- * as FAILED. */
+ * as FAILED. While it waits, j->k->ui's progress callback (if any) is
+ * called as kube.h says; a watch is cut short at the PROGRESS_AFTER time
+ * so the due call comes on time even when nothing changes. */
 void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
                     const struct kdeploy *start, const struct rollout_want *want,
                     struct rollout *f);

@@ -194,7 +194,8 @@ const char cmd_usage[] =
     "`/deploy &lt;target&gt; &lt;version&gt; [-c &lt;container&gt;]` deploy a version (an image "
     "tag, or sha256:&lt;digest&gt;) of the image the container already runs\n"
     "`/deploy status &lt;target&gt;` current image, replicas and rollout state\n"
-    "`/deploy history &lt;target&gt;` past revisions: when, which image, who\n"
+    "`/deploy history &lt;target&gt; [N]` the newest N revisions (default 10): when, which "
+    "image, who\n"
     "`/deploy rollback &lt;target&gt; [revision]` roll back to the previous (or the given) "
     "revision\n"
     "`/deploy restart &lt;target&gt;` restart its pods (re-pull the tag, pick up changed "
@@ -333,6 +334,8 @@ static int parse_version(struct slice v, struct command *c, char *err, size_t er
 }
 
 #define CMD_REVISION_MAX 2147483648UL /* 2^31 */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* Take "-c NAME" / "--container NAME" / "--container=NAME" out of a
  * deploy's words into c->container. 0, or -1 with err. */
@@ -416,11 +419,20 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
         if (nw == 1)
             return fail(err, errlen, "%s needs a target: [namespace/]deployment.",
                         cmd_verb_str(verb));
-        if (nw > (verb == CMD_ROLLBACK ? 3u : 2u))
+        if (nw > (verb == CMD_ROLLBACK || verb == CMD_HISTORY ? 3u : 2u))
             return fail(err, errlen, "Too many words: write %s [namespace/]deployment%s.",
-                        cmd_verb_str(verb), verb == CMD_ROLLBACK ? " [revision]" : "");
+                        cmd_verb_str(verb),
+                        verb == CMD_ROLLBACK  ? " [revision]"
+                        : verb == CMD_HISTORY ? " [N]"
+                                              : "");
         if (parse_target(w[1], default_ns, c, err, errlen) < 0) return -1;
-        if (nw == 3) {
+        if (nw == 3 && verb == CMD_HISTORY) {
+            unsigned long n;
+            if (slice_to_ulong(w[2], KUBE_HISTORY_MAX, &n) < 0 || n == 0)
+                return fail_word(err, errlen, "Not a number of revisions:", w[2],
+                                 " (history shows 1 to " STR(KUBE_HISTORY_MAX) ")");
+            c->revision = (long)n;
+        } else if (nw == 3) {
             unsigned long rev;
             if (slice_to_ulong(w[2], CMD_REVISION_MAX, &rev) < 0 || rev == 0)
                 return fail_word(err, errlen, "Not a valid revision:", w[2],

@@ -78,7 +78,7 @@ struct command {
     char name[K8S_NAME_MAX + 1];
     char version[VERSION_MAX + 8];  /* deploy: a tag, or "sha256:" + 64 hex */
     char container[K8S_NS_MAX + 1]; /* deploy -c NAME (a DNS-1123 label), "" when not given */
-    long revision;                  /* rollback: 0 = the previous revision */
+    long revision;                  /* rollback: 0 = the previous revision; history: N, 0 = 10 */
 };
 
 /* "help", "deploy", "status", "history", "rollback", "restart"; "?" otherwise. */
@@ -88,7 +88,7 @@ const char *cmd_verb_str(enum cmd_verb v);
  *   "" | "help"                     help
  *   "<target> <version> [-c NAME]"  deploy (also --container NAME, --container=NAME)
  *   "status <target>"               status
- *   "history <target>"              history
+ *   "history <target> [N]"          history (N 1..KUBE_HISTORY_MAX)
  *   "rollback <target> [revision]"  rollback (revision 1..2^31)
  *   "restart <target>"              restart (kubectl rollout restart)
  * Words are split on runs of space, tab, CR, LF and U+00A0 (NBSP). Keywords

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "httpc.h"
+#include "progress.h"
 #include "krestart.h"
 #include "kubesrc.h"
 #include "lease.h"
@@ -45,15 +46,12 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
     return 0;
 }
 
-int worker_run_command(const struct app *a, const struct job_spec *sp, struct kube_result *res,
-                       void (*announce)(void *ctx, const char *text), void *ctx)
+int worker_run_command(const struct app *a, const struct job_spec *sp, const struct kube_ui *ui,
+                       struct kube_result *res)
 {
     struct kube_cfg k;
     memset(res, 0, sizeof *res);
-    int bad = worker_kube_cfg(a, &k, res->error, sizeof res->error);
-    k.announce = announce;
-    k.announce_ctx = ctx;
-    if (bad < 0) {
+    if (worker_kube_cfg(a, &k, res->error, sizeof res->error) < 0) {
         snprintf(res->text, sizeof res->text, "KUBE_API_URL is not usable: %s", res->error);
         return -1;
     }
@@ -61,6 +59,7 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
         snprintf(res->text, sizeof res->text, "%s", res->error);
         return -1;
     }
+    k.ui = ui;
     struct kube_actor who = {
         sp->user_id[0] ? sp->user_id : NULL, sp->user_name[0] ? sp->user_name : NULL,
         sp->channel_id[0] ? sp->channel_id : NULL, sp->channel_name[0] ? sp->channel_name : NULL,
@@ -71,7 +70,7 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, struct ku
     case CMD_STATUS:
         return kube_status(&k, sp->ns, sp->name, res);
     case CMD_HISTORY:
-        return kube_history(&k, sp->ns, sp->name, res);
+        return kube_history(&k, sp->ns, sp->name, (int)sp->revision, res);
     case CMD_ROLLBACK:
         return kube_rollback(&k, sp->ns, sp->name, sp->revision, &who, res);
     case CMD_RESTART:
@@ -92,15 +91,10 @@ void worker_slack_opts(const struct app *a, struct httpc_opts *o)
     o->timeout_s = IO_TIMEOUT;
 }
 
-static const struct app *job_app; /* the child's app, for announce */
-/* Posts this job has spent of the response_url's RESPONSE_URL_POSTS uses
- * before its final post (the announce takes one attempt). */
-static int posts_spent;
-
 /* The lock across replicas (lease.h) around the command: a Lease held
  * while it runs when the command locks and LEASE_NAMESPACE is set. */
-static int run_leased(const struct app *a, const struct job_spec *sp, struct kube_result *res,
-                      void (*announce)(void *ctx, const char *text), void *ctx)
+static int run_leased(const struct app *a, const struct job_spec *sp, const struct kube_ui *ui,
+                      struct kube_result *res)
 {
     static struct lease_hold lh;
     struct kube_cfg k;
@@ -108,13 +102,14 @@ static int run_leased(const struct app *a, const struct job_spec *sp, struct kub
         kubesrc_job_creds(a, &k, res->error, sizeof res->error) == 0 &&
         lease_job_begin(&a->cfg, &k, sp, &lh, res) < 0)
         return -1;
-    int rc = worker_run_command(a, sp, res, announce, (void *)ctx);
+    int rc = worker_run_command(a, sp, ui, res);
     lease_job_end(&lh, res);
     return rc;
 }
 
-static int post(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
-                char *err, size_t errlen)
+/* Post text (at most attempts tries; respond.c counts them all). */
+static int post_n(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
+                  int attempts, char *err, size_t errlen)
 {
     static char json[8192];
     long n = slack_reply_json(json, sizeof json, in_channel, text);
@@ -124,23 +119,43 @@ static int post(const struct app *a, const struct job_spec *sp, int in_channel, 
     }
     struct httpc_opts o;
     worker_slack_opts(a, &o);
-    return respond_post(&o, sp->response_url, a->cfg.response_url_hosts, json, (size_t)n,
-                        RESPONSE_URL_POSTS - posts_spent, err, errlen);
+    return respond_post(&o, sp->response_url, a->cfg.response_url_hosts, json, (size_t)n, attempts,
+                        err, errlen);
 }
 
-/* The deploy is real (the job read the deployment): tell the channel,
- * "<@user> is deploying svc 1.3 → 1.4" (one of the response_url's uses). */
-static void announce(void *ctx, const char *what)
+static int post(const struct app *a, const struct job_spec *sp, int in_channel, const char *text,
+                char *err, size_t errlen)
 {
-    const struct job *job = ctx;
+    return post_n(a, sp, in_channel, text, RESPONSE_URL_POSTS, err, errlen);
+}
+
+/* issue 9: the one progress post of a rollout still going (progress.h). */
+struct progress_ctx {
+    const struct app *a;
+    const struct job_spec *sp;
+};
+
+static int progress_post(void *arg, const char *text)
+{
+    struct progress_ctx *c = arg;
+    static char escaped[4096];
+    char err[256];
+    slack_escape_text(text, escaped, sizeof escaped);
+    int in_channel = c->sp->verb == CMD_DEPLOY || c->sp->verb == CMD_ROLLBACK;
+    return post_n(c->a, c->sp, in_channel, escaped, 1, err, sizeof err);
+}
+
+/* The deploy is real (the API took the change): tell the channel,
+ * "<@user> is deploying svc 1.3 → 1.4", in one attempt (one of the
+ * response_url's five uses; the result keeps the rest). */
+static void announce(void *arg, const char *what)
+{
+    struct progress_ctx *c = arg;
     static char escaped[2048], text[2200];
     char err[256];
     slack_escape_text(what, escaped, sizeof escaped);
-    snprintf(text, sizeof text, "<@%s> %s", job->spec.user_id, escaped);
-    /* One attempt: the final post keeps the rest of the five uses. */
-    posts_spent = RESPONSE_URL_POSTS - 1;
-    post(job_app, &job->spec, 1, text, err, sizeof err);
-    posts_spent = 1;
+    snprintf(text, sizeof text, "<@%s> %s", c->sp->user_id, escaped);
+    post_n(c->a, c->sp, 1, text, 1, err, sizeof err);
 }
 
 /* The emoji people see first: success, failure, replaced, pending. */
@@ -185,8 +200,10 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     result_fd = jobs_isolate_fd(result_fd);
 
     static struct kube_result res;
-    job_app = a;
-    int rc = run_leased(a, sp, &res, announce, (void *)job);
+    struct progress_ctx pc = {a, sp};
+    struct progress_slack ps = {progress_post, &pc, 0};
+    struct kube_ui ui = {0, progress_slack, &ps, a->cfg.progress_after, announce, &pc};
+    int rc = run_leased(a, sp, &ui, &res);
 
     /* The result reaches the parent (and its audit line) before any post:
      * a slow Slack can no longer turn a done deploy into "killed". */
@@ -205,7 +222,10 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     int in_channel = res.announced || sp->verb == CMD_ROLLBACK || sp->verb == CMD_RESTART;
     /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
     static char escaped[6144], text[6400];
-    slack_escape_text(res.text, escaped, sizeof escaped);
+    if (res.mrkdwn) /* already escaped, with Slack's own markup (history's dates) */
+        snprintf(escaped, sizeof escaped, "%s", res.text);
+    else
+        slack_escape_text(res.text, escaped, sizeof escaped);
     if (in_channel)
         snprintf(text, sizeof text, "%s <@%s>: %s", outcome_emoji(rc, &res), sp->user_id, escaped);
     else if (sp->verb == CMD_DEPLOY)

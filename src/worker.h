@@ -16,10 +16,9 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
 void worker_slack_opts(const struct app *a, struct httpc_opts *o);
 
 /* Run spec's command; returns 0 on success, -1 on failure; res filled
- * either way. announce (may be NULL) gets ctx and the public "is deploying
- * ..." text once a deploy has read the deployment and goes ahead. */
-int worker_run_command(const struct app *a, const struct job_spec *spec, struct kube_result *res,
-                       void (*announce)(void *ctx, const char *text), void *ctx);
+ * either way. ui (may be NULL) says how to talk while it runs (kube.h). */
+int worker_run_command(const struct app *a, const struct job_spec *spec, const struct kube_ui *ui,
+                       struct kube_result *res);
 
 /* The job child: drop what it does not need (the parent's connection
  * buffers, replay table, policy, Slack secrets), run the command, write the

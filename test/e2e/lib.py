@@ -428,3 +428,11 @@ def standin_idle(standin):
         return True
     with srv.conns_lock:
         return not srv.conns
+
+
+def change_patches(kube, path=None):
+    """The PATCH requests on path that change the deployment: without
+    deploy-api's record of when a revision went live (issue 9: one JSON
+    patch of the deploy-api/live-at annotation after a rollout completes)."""
+    return [r for r in kube.requests_matching(method="PATCH", path=path)
+            if b"deploy-api~1live-at" not in r["body"]]

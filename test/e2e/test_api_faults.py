@@ -8,7 +8,7 @@ import json
 import time
 from urllib.parse import urlsplit
 
-from lib import Stack, wait_until
+from lib import Stack, change_patches, wait_until
 
 st = None
 NS = "default"
@@ -28,6 +28,10 @@ def teardown_module():
 
 def image(name, v):
     return f"registry.example/{name}:{v}"
+
+
+def patches(path):
+    return change_patches(st.kube, path)
 
 
 def run(text, timeout=30):
@@ -89,7 +93,7 @@ def test_500_on_get_every_time_fails_with_the_message():
     finally:
         st.kube.clear_faults()
     failed(text, end, "Internal error occurred: injected fault", "HTTP 500")
-    assert st.kube.requests_matching(method="PATCH", path="/f500x") == []
+    assert patches("/f500x") == []
     assert st.kube.images(NS, "f500x")["f500x"] == image("f500x", "1.3")
     assert 2 <= len(gets("f500x")) <= 5, "bounded retries"
 
@@ -100,7 +104,7 @@ def test_500_on_patch_not_retried():
     f = st.kube.add_fault(method="PATCH", path="/deployments/f500p", code=500)
     text, end = run("f500p 1.4")
     assert f.hits == 1
-    assert len(st.kube.requests_matching(method="PATCH", path="/f500p")) == 1
+    assert len(patches("/f500p")) == 1
     failed(text, end, "HTTP 500")
     assert st.kube.images(NS, "f500p")["f500p"] == image("f500p", "1.3")
 
@@ -115,14 +119,14 @@ def test_429_retry_after_honoured_on_get():
 def test_429_on_patch_retried():
     st.kube.add_fault(method="PATCH", path="/deployments/f429p", code=429, headers={"Retry-After": "1"})
     ok_deploy("f429p", "1.4")
-    ps = st.kube.requests_matching(method="PATCH", path="/f429p")
+    ps = patches("/f429p")
     assert len(ps) == 2 and ps[1]["time"] - ps[0]["time"] >= 0.9
 
 
 def test_409_on_patch_retried():
     st.kube.add_fault(method="PATCH", path="/deployments/f409", code=409, count=2)
     ok_deploy("f409", "1.4")
-    assert len(st.kube.requests_matching(method="PATCH", path="/f409")) == 3
+    assert len(patches("/f409")) == 3
     # each retry starts from a fresh GET (the object changed under us)
     assert len(gets("f409")) >= 3
 
@@ -134,7 +138,7 @@ def test_409_forever_gives_up_with_the_message():
     finally:
         st.kube.clear_faults()
     failed(text, end, "the object has been modified", "HTTP 409")
-    assert len(st.kube.requests_matching(method="PATCH", path="/f409x")) == 4  # 1 + 3 retries
+    assert len(patches("/f409x")) == 4  # 1 + 3 retries
     assert st.kube.images(NS, "f409x")["f409x"] == image("f409x", "1.3")
 
 
@@ -169,7 +173,7 @@ def test_garbage_body_fails_naming_it():
         st.kube.clear_faults()
     t = failed(text, end, "fgarb")
     assert any(w in t.lower() for w in ("malformed", "not json", "garbage", "invalid", "not a deployment")), t
-    assert st.kube.requests_matching(method="PATCH", path="/fgarb") == []
+    assert patches("/fgarb") == []
     assert st.kube.images(NS, "fgarb")["fgarb"] == image("fgarb", "1.3")
 
 
@@ -180,7 +184,7 @@ def test_garbage_body_on_patch_answer():
     f = st.kube.add_fault(kind="garbage", method="PATCH", path="/deployments/fgarbp")
     ok_deploy("fgarbp", "1.4")
     assert f.hits == 1
-    assert len(st.kube.requests_matching(method="PATCH", path="/fgarbp")) == 2
+    assert len(patches("/fgarbp")) == 2
 
 
 def test_garbage_body_on_patch_answer_every_time():
@@ -233,7 +237,7 @@ def test_patch_applied_but_answer_broken():
         ok_deploy("fapplied", "1.4")
     finally:
         st.kube._patch = orig
-    assert len(st.kube.requests_matching(method="PATCH", path="/fapplied")) == 1
+    assert len(patches("/fapplied")) == 1
 
 
 def test_tls_reset_mid_response_retried():

@@ -7,7 +7,7 @@ import os
 import subprocess
 import tempfile
 
-from lib import BIN
+from lib import BIN, change_patches
 from standins.ca import TestCA
 from standins.kube import FakeKube
 
@@ -64,10 +64,12 @@ def test_deploy_status_history_rollback_over_tls():
     assert code == 0, (out, err)
     assert "deployed default/myservice 1.3 \u2192 1.4 (registry.example/myservice:1.4)" in out \
         and "3/3" in out, out
-    assert err == ""
+    # issue 9: stderr carries kubectl rollout status's lines, nothing else
+    assert all(l.startswith("Waiting for deployment") for l in err.splitlines()), err
     assert tls.images(NS, "myservice") == {"myservice": "registry.example/myservice:1.4",
                                            "envoy": "envoyproxy/envoy:v1.29"}
-    p = tls.requests_matching(method="PATCH")[-1]
+    # (the last PATCH records when the revision went live: issue 9)
+    p = change_patches(tls)[-1]
     assert p["headers"]["Authorization"] == "Bearer " + tls.token
     cause = tls.get_deployment(NS, "myservice")["metadata"]["annotations"]["kubernetes.io/change-cause"]
     assert "registry.example/myservice:1.4" in cause and "alice" in cause, cause

@@ -8,7 +8,7 @@ import os
 import time
 from urllib.parse import urlsplit
 
-from lib import Server, Stack, wait_until
+from lib import Server, Stack, change_patches, wait_until
 from standins._server import unused_port
 from standins.kube import CHANGE_CAUSE, FakeKube
 from standins.proxy import ConnectProxy
@@ -89,7 +89,7 @@ def containers(d, field="containers"):
 
 
 def patches(name):
-    return [r for r in st.kube.requests_matching(method="PATCH", path=f"/deployments/{name}")]
+    return change_patches(st.kube, f"/deployments/{name}")
 
 
 def stable(d):
@@ -98,6 +98,7 @@ def stable(d):
     md = d["metadata"]
     for k in ("uid", "resourceVersion", "creationTimestamp", "managedFields"):
         md.pop(k, None)
+    md.get("annotations", {}).pop("deploy-api/live-at", None)  # issue 9: deploy-api's own record
     d.pop("status", None)
     return d
 

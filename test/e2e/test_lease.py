@@ -13,7 +13,7 @@ import tempfile
 import threading
 from urllib.parse import urlsplit
 
-from lib import Server, Stack, wait_until
+from lib import Server, Stack, change_patches, wait_until
 
 st = None
 pod_b = None
@@ -70,7 +70,7 @@ def wait_post(path, timeout=30):
 
 
 def patches(name):
-    return st.kube.requests_matching(method="PATCH", path=f"/deployments/{name}")
+    return change_patches(st.kube, f"/deployments/{name}")
 
 
 def lease_requests(method, name):

@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (off + len > an) abort();
         kdoc_rollout_state(a + off, len, NULL, msg, sizeof msg);
     }
-    krs_history_text(a, an, b, bn, out, sizeof out);
+    krs_history_text(a, an, b, bn, 10, 0, out, sizeof out);
+    krs_history_text(a, an, b, bn, 1, 1, out, sizeof out);
     krs_template_matches(a, an, b, bn);
     long r = krs_rollback_target(a, an, b, bn, 0, &off, &len, err, sizeof err);
     if (r >= 0 && off + len > bn) abort();

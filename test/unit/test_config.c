@@ -24,6 +24,7 @@ static const char *vars[] = {
     "MAX_JOBS",
     "ROLLOUT_TIMEOUT",
     "JOB_TIMEOUT",
+    "PROGRESS_AFTER",
     "SLACK_SIGNING_SECRET",
     "SLACK_SIGNING_SECRET_FILE",
     "SLACK_VERIFICATION_TOKEN",
@@ -237,6 +238,7 @@ TEST(integers)
         {"MAX_JOBS", 1, MAX_JOBS_LIMIT},
         {"ROLLOUT_TIMEOUT", 0, ROLLOUT_TIMEOUT_MAX},
         {"JOB_TIMEOUT", 0, JOB_TIMEOUT_MAX},
+        {"PROGRESS_AFTER", 0, PROGRESS_AFTER_MAX}, /* issue 9 */
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         const char *v = ints[i].var;
@@ -263,6 +265,11 @@ TEST(integers)
     }
     CHECK(accepted(CONFIG_SERVE, "MAX_JOBS", "256"));
     CHECK_EQ(C.max_jobs, 256);
+    CHECK(accepted(CONFIG_SERVE, "PROGRESS_AFTER", "7"));
+    CHECK_EQ(C.progress_after, 7);
+    base(); /* unset: 30 s */
+    CHECK_EQ(load(CONFIG_SERVE), 0);
+    CHECK_EQ(C.progress_after, 30);
     CHECK(accepted(CONFIG_SERVE, "SHUTDOWN_GRACE", "0"));
     CHECK_EQ(C.shutdown_grace, 0);
 }

@@ -649,20 +649,24 @@ TEST(history)
 {
     char d[4096], out[2048];
     dep(d, sizeof d, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
-    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), out, sizeof out), 3);
-    CHECK_STR(out, "*default/web* revisions, newest first:\n"
-                   "4 (current)  2026-11-04T10:00:00Z  r/web:4, envoy:1.2  deploy-api: tester "
-                   "(U0TESTER) set web=r/web:4 X\n"
-                   "3  2026-11-03T10:00:00Z  r/web:3  <none>\n"
-                   "1  2026-11-01T10:00:00Z  r/web:1  <none>");
+    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), 10, 1, out, sizeof out), 3);
+    CHECK_STR(out, "default/web revisions, newest first:\n"
+                   "4 (current)  created 2026-11-04 10:00 UTC  r/web:4, envoy:1.2  deploy-api: "
+                   "tester (U0TESTER) set web=r/web:4 X\n"
+                   "3  created 2026-11-03 10:00 UTC  r/web:3  <none>\n"
+                   "1  created 2026-11-01 10:00 UTC  r/web:1  <none>");
     /* no owned ReplicaSets */
     const char *empty = "{\"items\":[]}";
-    CHECK_EQ(krs_history_text(d, strlen(d), empty, strlen(empty), out, sizeof out), 0);
-    CHECK_STR(out, "*default/web*: no rollout history");
-    CHECK_EQ(krs_history_text(d, strlen(d), "{}", 2, out, sizeof out), -1);
-    /* a small buffer is cut with "..." */
-    char small[40];
-    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), small, sizeof small), 3);
+    CHECK_EQ(krs_history_text(d, strlen(d), empty, strlen(empty), 10, 1, out, sizeof out), 0);
+    CHECK_STR(out, "default/web: no rollout history");
+    CHECK_EQ(krs_history_text(d, strlen(d), "{}", 2, 10, 1, out, sizeof out), -1);
+    /* lines that do not fit are left out and counted; a tiny buffer is cut with "..." */
+    char mid[200], small[40];
+    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), 10, 1, mid, sizeof mid), 1);
+    CHECK(strstr(mid, "\n4 (current)  created 2026-11-04 10:00 UTC") != NULL);
+    CHECK(strstr(mid, "\n(2 more not shown: the message is full)") != NULL);
+    CHECK_EQ(krs_history_text(d, strlen(d), RS_LIST, strlen(RS_LIST), 10, 1, small, sizeof small),
+             0);
     CHECK_EQ(strlen(small), sizeof small - 1);
     CHECK(strcmp(small + strlen(small) - 3, "...") == 0);
 }
@@ -1412,6 +1416,8 @@ static void count_announce(void *ctx, const char *text)
     snprintf(announced_text, sizeof announced_text, "%s", text);
 }
 
+static const struct kube_ui announce_ui = {0, NULL, NULL, 0, count_announce, NULL};
+
 /* The public "is deploying" comes once, after the API took the change;
  * a refusal (GET or PATCH) or an image already running stays private. */
 TEST(deploy_announce)
@@ -1420,12 +1426,13 @@ TEST(deploy_announce)
     struct kube_result r;
     char d0[4096], d1[4096];
     fake_setup(&k);
-    k.announce = count_announce;
+    k.ui = &announce_ui;
     announced_n = 0;
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
     add("PATCH", "/deployments/web", 409, "");
     add("GET", "/deployments/web", 200, d0);
     add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, d1); /* the live-at record (a ui is given) */
     CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(announced_n, 1);
     CHECK_EQ(r.announced, 1);
@@ -1433,7 +1440,7 @@ TEST(deploy_announce)
     fake_teardown();
 
     fake_setup(&k);
-    k.announce = count_announce;
+    k.ui = &announce_ui;
     announced_n = 0;
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
     add("PATCH", "/deployments/web", 403, "{\"kind\":\"Status\",\"message\":\"no\"}");
@@ -1443,7 +1450,7 @@ TEST(deploy_announce)
     fake_teardown();
 
     fake_setup(&k);
-    k.announce = count_announce;
+    k.ui = &announce_ui;
     announced_n = 0;
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
     CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
@@ -1491,7 +1498,7 @@ TEST(status_and_history_flows)
     add("GET", "/deployments/web", 200, d0);
     add("GET", "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb", 200,
         RS_LIST);
-    CHECK_EQ(kube_history(&k, "default", "web", &r), 0);
+    CHECK_EQ(kube_history(&k, "default", "web", 0, &r), 0);
     CHECK(strncmp(r.text, "*default/web* revisions, newest first:\n4 (current)", 50) == 0);
     fake_teardown();
 }
@@ -1565,6 +1572,239 @@ TEST(rollback_flow)
     fake_teardown();
 }
 
+/* ---- issue 9: diagnosis, live time, progress, paged lists (kube_ui set) ---- */
+
+static int prog_calls, prog_due;
+static char prog_msg[512];
+
+static void record_progress(void *arg, const struct kube_progress *p)
+{
+    (void)arg;
+    prog_calls++;
+    prog_due += p->due;
+    snprintf(prog_msg, sizeof prog_msg, "%s", p->msg);
+}
+
+static const char NEW_RS_PAGE[] =
+    "{\"kind\":\"ReplicaSetList\",\"metadata\":{\"continue\":\"\"},\"items\":[{\"metadata\":{"
+    "\"name\":\"web-h4\",\"uid\":\"rs4\",\"labels\":{\"app\":\"web\",\"pod-template-hash\":\"h4\"},"
+    "\"annotations\":{\"deployment.kubernetes.io/revision\":\"4\"},\"ownerReferences\":[{\"uid\":"
+    "\"uid-web\",\"controller\":true}]}}]}";
+static const char OLD_RS_PAGE[] =
+    "{\"kind\":\"ReplicaSetList\",\"metadata\":{\"continue\":\"next page\"},\"items\":[{"
+    "\"metadata\":{\"name\":\"web-h3\",\"uid\":\"rs3\",\"labels\":{\"pod-template-hash\":\"h3\"},"
+    "\"annotations\":{\"deployment.kubernetes.io/revision\":\"3\"},\"ownerReferences\":[{\"uid\":"
+    "\"uid-web\",\"controller\":true}]}}]}";
+static const char CRASH_PODS[] =
+    "{\"kind\":\"PodList\",\"metadata\":{},\"items\":[{\"metadata\":{\"ownerReferences\":[{"
+    "\"uid\":\"rs4\",\"controller\":true}]},\"status\":{\"containerStatuses\":[{\"state\":{"
+    "\"waiting\":{\"reason\":\"CrashLoopBackOff\"}},\"lastState\":{\"terminated\":{\"exitCode\":1,"
+    "\"message\":\"panic: DATABASE_URL unset\"}}}]}},{\"metadata\":{\"ownerReferences\":[{\"uid\":"
+    "\"rs4\",\"controller\":true}]},\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":"
+    "\"Ready\",\"status\":\"True\"}]}}]}";
+
+/* Script a deploy of r/web:1.4 over r/web:1.3 whose watch brings d2 (done,
+ * or failed with reason): GET, PATCH, WATCH. */
+static void script_deploy(char *d2, char *w, const char *reason)
+{
+    static char d0[4096], d1[4096];
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 4, 1, 1, NULL);
+    if (reason)
+        dep(d2, 4096, "r/web:1.4", 2, 2, 3, 4, 1, 1, reason);
+    else
+        dep(d2, 4096, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL);
+    snprintf(w, 8192, "{\"type\":\"MODIFIED\",\"object\":%s}\n", d2);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    add("WATCH", "watch=1", 200, w);
+}
+
+TEST(deploy_failure_says_why)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d2[4096], w[8192];
+    struct kube_ui ui = {0, record_progress, NULL, 0, NULL, NULL};
+    fake_setup(&k);
+    k.ui = &ui;
+    prog_calls = prog_due = 0;
+    script_deploy(d2, w, "ProgressDeadlineExceeded");
+    /* the diagnosis: the deployment, its ReplicaSets in pages, the new one's pods */
+    add("GET", "/deployments/web", 200, d2);
+    add("GET", "/replicasets?labelSelector=app%3Dweb&limit=25", 200, OLD_RS_PAGE);
+    add("GET", "/replicasets?labelSelector=app%3Dweb&limit=25&continue=next%20page", 200,
+        NEW_RS_PAGE);
+    add("GET",
+        "/api/v1/namespaces/default/"
+        "pods?labelSelector=app%3Dweb%2Cpod-template-hash%3Dh4&limit=100",
+        200, CRASH_PODS);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_STR(r.text, "deploy of default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) failed (revision 4): "
+                      "deployment \"web\" exceeded "
+                      "its progress deadline\n1 of 2 new pods: CrashLoopBackOff, exit 1: panic: "
+                      "DATABASE_URL unset\nNext: `/deploy rollback default/web`");
+    CHECK_STR(r.error, "deployment \"web\" exceeded its progress deadline");
+    /* the start was told once (kubectl's line), the failure is not progress */
+    CHECK_EQ(prog_calls, 1);
+    CHECK_EQ(prog_due, 0);
+    CHECK(strstr(prog_msg, "1 out of 3 new replicas have been updated") != NULL);
+    fake_teardown();
+
+    /* the pods cannot be listed (no RBAC): said, and the next step still given; plain text */
+    fake_setup(&k);
+    ui.plain = 1;
+    k.ui = &ui;
+    script_deploy(d2, w, "ProgressDeadlineExceeded");
+    add("GET", "/deployments/web", 200, d2);
+    add("GET", "/replicasets?", 200, NEW_RS_PAGE);
+    add("GET", "/pods?", 403,
+        "{\"kind\":\"Status\",\"message\":\"pods is forbidden: cannot list\",\"code\":403}");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK(strstr(r.text, "\n(the new pods could not be read: cannot list pods: pods is "
+                         "forbidden: cannot list (HTTP 403))\nNext: deploy-api rollback "
+                         "default/web") != NULL);
+    fake_teardown();
+}
+
+TEST(deploy_success_records_live_time)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d2[4096], w[8192];
+    struct kube_ui ui = {0, NULL, NULL, 0, NULL, NULL};
+    fake_setup(&k);
+    k.ui = &ui;
+    script_deploy(d2, w, NULL);
+    add("PATCH", "/deployments/web", 200, d2);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    /* only while generation 2 is still the one that went live */
+    const char *want =
+        "[{\"op\":\"test\",\"path\":\"/metadata/generation\",\"value\":2},{\"op\":"
+        "\"add\",\"path\":\"/metadata/annotations/deploy-api~1live-at\",\"value\":\"20";
+    CHECK(strncmp(last_body, want, strlen(want)) == 0);
+    CHECK_EQ(strlen(last_body), strlen(want) + 21); /* "YY-MM-DDTHH:MM:SSZ\"}]" */
+    CHECK(strstr(last_hdrs, "Content-Type: application/json-patch+json") != NULL);
+    fake_teardown();
+
+    /* a refused record (a later change: the test op fails) changes nothing */
+    fake_setup(&k);
+    k.ui = &ui;
+    script_deploy(d2, w, NULL);
+    add("PATCH", "/deployments/web", 422, "{\"kind\":\"Status\",\"code\":422}");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_EQ(r.ok, 1);
+    fake_teardown();
+}
+
+/* PROGRESS_AFTER: the watch is cut at the due time, the call comes once
+ * with due=1 though nothing changed, then the rollout is followed on. */
+TEST(progress_due_once)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096], d2[4096], w[8192];
+    static char marks[8192];
+    struct kube_ui ui = {1, record_progress, NULL, 5, NULL, NULL};
+    fake_setup(&k);
+    k.ui = &ui;
+    prog_calls = prog_due = 0;
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 4, 1, 1, NULL);
+    dep(d2, sizeof d2, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL);
+    marks[0] = 0;
+    for (int i = 0; i < 60; i++) /* 100 ms each on the fake clock: 6 s */
+        snprintf(marks + strlen(marks), sizeof marks - strlen(marks),
+                 "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":"
+                 "\"%d\"}}}\n",
+                 300 + i);
+    snprintf(w, sizeof w, "{\"type\":\"MODIFIED\",\"object\":%s}\n", d2);
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    add("WATCH", "&timeoutSeconds=5", 200, marks); /* cut at the due time, not the deadline */
+    add("GET", "/deployments/web", 200, d1);       /* re-read: the due call */
+    add("WATCH", "&timeoutSeconds=55", 200, w);
+    add("PATCH", "/deployments/web", 200, d2); /* the live-at record */
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_EQ(prog_calls, 2); /* the first line, then the due call with the same line */
+    CHECK_EQ(prog_due, 1);
+    fake_teardown();
+}
+
+TEST(history_in_pages)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096];
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
+    add("GET", "/deployments/web", 200, d0);
+    add("GET", "/replicasets?labelSelector=app%3Dweb&limit=25", 200, OLD_RS_PAGE);
+    add("GET", "&continue=next%20page", 200, NEW_RS_PAGE);
+    CHECK_EQ(kube_history(&k, "default", "web", 0, &r), 0);
+    CHECK_EQ(r.mrkdwn, 1);
+    CHECK_STR(r.text, "*default/web* revisions, newest first:\n4 (current)  -  (no containers)  "
+                      "&lt;none&gt;\n3  -  (no containers)  &lt;none&gt;");
+    fake_teardown();
+    /* newest 1; a page that cannot be read fails the whole history */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, d0);
+    add("GET", "/replicasets?", 200, OLD_RS_PAGE);
+    add("GET", "&continue=", 410,
+        "{\"kind\":\"Status\",\"message\":\"The provided continue parameter is too old\"}");
+    CHECK_EQ(kube_history(&k, "default", "web", 1, &r), -1);
+    CHECK_STR(r.error, "cannot list ReplicaSets: The provided continue parameter is too old (HTTP "
+                       "410)");
+    fake_teardown();
+    fake_setup(&k);
+    CHECK_EQ(kube_history(&k, "default", "web", KUBE_HISTORY_MAX + 1, &r), -1);
+    CHECK_STR(r.error, "history shows 1 to 20 revisions");
+    fake_teardown();
+}
+
+static int count_page(void *arg, const char *body, size_t len, char *cont, size_t ccap)
+{
+    (*(int *)arg)++;
+    struct json_doc d;
+    int items = krs_list_page(&d, body, len, cont, ccap);
+    if (items < 0) return -1;
+    kdoc_json_free(&d);
+    return 0;
+}
+
+/* max_pages pages are read; one more is refused. */
+TEST(list_pages_limit)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    struct kapi_job j;
+    const char *more = "{\"metadata\":{\"continue\":\"c\"},\"items\":[]}";
+    const char *last = "{\"metadata\":{},\"items\":[]}";
+    int n = 0;
+    fake_setup(&k);
+    kapi_init(&j, &k, &r);
+    add("GET", "/x?limit=7", 200, more);
+    add("GET", "/x?limit=7&continue=c", 200, last);
+    CHECK_EQ(kapi_list_pages(&j, "/x", 7, 2, count_page, &n, "list", &r), 0);
+    CHECK_EQ(n, 2);
+    fake_teardown();
+    fake_setup(&k);
+    kapi_init(&j, &k, &r);
+    n = 0;
+    add("GET", "/x?a=b&limit=7", 200, more);
+    add("GET", "/x?a=b&limit=7&continue=c", 200, more);
+    CHECK_EQ(kapi_list_pages(&j, "/x?a=b", 7, 2, count_page, &n, "list", &r), -1);
+    CHECK_STR(r.error, "list: more than 2 pages of 7");
+    fake_teardown();
+    /* a malformed page */
+    fake_setup(&k);
+    kapi_init(&j, &k, &r);
+    add("GET", "/x?limit=7", 200, "{\"items\":");
+    CHECK_EQ(kapi_list_pages(&j, "/x", 7, 2, count_page, &n, "list", &r), -1);
+    CHECK_STR(r.error, "list: the API server sent a malformed page");
+    fake_teardown();
+}
+
 int main(void)
 {
     RUN(rollout_table);
@@ -1601,5 +1841,10 @@ int main(void)
     RUN(deploy_init_containers_at_the_limit);
     RUN(status_and_history_flows);
     RUN(rollback_flow);
+    RUN(deploy_failure_says_why);
+    RUN(deploy_success_records_live_time);
+    RUN(progress_due_once);
+    RUN(history_in_pages);
+    RUN(list_pages_limit);
     return t_done();
 }

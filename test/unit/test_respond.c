@@ -140,6 +140,7 @@ static void setup(void)
     respond_sleep = fake_sleep;
     nanswers = calls = nsleeps = 0;
     seen_body[0] = seen_server[0] = 0;
+    posts_made = 0; /* each test plays a fresh job child */
 }
 
 static void answer(int status, long retry_after, const char *body)
@@ -257,6 +258,36 @@ TEST(post_refused_without_connection)
     CHECK_STR(seen_server, "other.name");
 }
 
+/* issue 9: every post a job makes counts against Slack's 5 uses of one
+ * response_url, retries included; past 5 nothing more is sent. */
+TEST(post_count_is_one_budget)
+{
+    struct httpc_opts o = {0};
+    char err[256];
+    setup();
+    CHECK_EQ(respond_posts_left(), RESPONSE_URL_POSTS);
+    answer(200, -1, "ok"); /* an in_channel "is deploying" post */
+    answer(200, -1, "ok"); /* the progress post */
+    CHECK_EQ(respond_post(&o, URL, "hooks.slack.com", "{}", 2, 1, err, sizeof err), 0);
+    CHECK_EQ(respond_post(&o, URL, "hooks.slack.com", "{}", 2, 1, err, sizeof err), 0);
+    CHECK_EQ(respond_posts_left(), RESPONSE_URL_POSTS - 2);
+    /* the final post may retry, but only within what is left: at the limit */
+    for (int i = 0; i < 8; i++) answer(500, -1, "down");
+    CHECK_EQ(respond_post(&o, URL, "hooks.slack.com", "{}", 2, 5, err, sizeof err), -1);
+    CHECK_EQ(calls, RESPONSE_URL_POSTS);
+    CHECK_EQ(respond_posts_left(), 0);
+    /* one past it: refused without a connection */
+    CHECK_EQ(respond_post(&o, URL, "hooks.slack.com", "{}", 2, 5, err, sizeof err), -1);
+    CHECK_EQ(calls, RESPONSE_URL_POSTS);
+    CHECK_STR(err, "response_url: Slack's 5 posts are used up");
+    /* a refused URL costs nothing */
+    setup();
+    CHECK_EQ(
+        respond_post(&o, "https://evil.example/x", "hooks.slack.com", "{}", 2, 5, err, sizeof err),
+        -1);
+    CHECK_EQ(respond_posts_left(), RESPONSE_URL_POSTS);
+}
+
 int main(void)
 {
     RUN(allowed_table);
@@ -266,5 +297,6 @@ int main(void)
     RUN(post_retry_after);
     RUN(post_no_retry_on_4xx);
     RUN(post_refused_without_connection);
+    RUN(post_count_is_one_budget);
     return t_done();
 }

@@ -602,7 +602,22 @@ TEST(cmd_other_verbs)
     CHECK(has(cmd_err("status"), "status needs a target"));
     CHECK(has(cmd_err("history"), "history needs a target"));
     CHECK(has(cmd_err("status api 2"), "Too many words: write status"));
-    CHECK(has(cmd_err("history api x"), "Too many words: write history"));
+    /* issue 9: history [N], N from 1 to KUBE_HISTORY_MAX */
+    CHECK(
+        has(cmd_err("history api x"), "Not a number of revisions: \"x\" (history shows 1 to 20)"));
+    CHECK_EQ(cmd("history api"), 0);
+    CHECK_EQ(C.revision, 0);
+    CHECK_EQ(cmd("history prod/api 1"), 0);
+    CHECK_EQ(C.revision, 1);
+    CHECK_EQ(cmd("History api 20"), 0);
+    CHECK_EQ(C.verb, CMD_HISTORY);
+    CHECK_EQ(C.revision, KUBE_HISTORY_MAX);
+    CHECK(has(cmd_err("history api 21"), "Not a number of revisions"));
+    CHECK(has(cmd_err("history api 0"), "Not a number of revisions"));
+    CHECK(has(cmd_err("history api -3"), "Not a number of revisions"));
+    CHECK(has(cmd_err("history api 99999999999999999999999"), "Not a number of revisions"));
+    CHECK(has(cmd_err("history api 3 4"),
+              "Too many words: write history [namespace/]deployment [N]"));
     CHECK(has(cmd_err("status API"), "Not a valid deployment name"));
     CHECK(has(cmd_err("history Prod/api"), "Not a valid namespace"));
 }

@@ -1430,6 +1430,228 @@ class FakeKube(BaseServer):
             self._touch(key)
 
 
+# ==== issue 9 (diagnose, progress, history) ===============================
+# Pods per ReplicaSet with states settable per test (GET /api/v1/.../pods),
+# list paging with limit/continue (ReplicaSets and pods, as the API server
+# pages: real kubectl honours it), managedFields padding for multi-MiB
+# ReplicaSet lists and many old revisions at once. Kept in this block; other
+# work extends FakeKube too.
+
+import base64 as _b64
+
+_POD_ROUTE = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/?$")
+
+
+def pod_ready():
+    """A Running, Ready pod status."""
+    return {"phase": "Running", "conditions": [
+        {"type": "PodScheduled", "status": "True"},
+        {"type": "Ready", "status": "True"}],
+        "containerStatuses": [{"name": "app", "ready": True, "restartCount": 0,
+                               "state": {"running": {"startedAt": now_str()}}}]}
+
+
+def pod_waiting(reason, message=""):
+    """A pod whose container waits: ErrImagePull, ImagePullBackOff,
+    CreateContainerConfigError, ContainerCreating..."""
+    w = {"reason": reason}
+    if message:
+        w["message"] = message
+    return {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "True"},
+        {"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+        "containerStatuses": [{"name": "app", "ready": False, "restartCount": 0,
+                               "state": {"waiting": w}}]}
+
+
+def pod_crashloop(exit_code, message):
+    """CrashLoopBackOff with the last termination's exit code and message."""
+    return {"phase": "Running", "conditions": [
+        {"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+        "containerStatuses": [{
+            "name": "app", "ready": False, "restartCount": 4,
+            "state": {"waiting": {"reason": "CrashLoopBackOff",
+                                  "message": "back-off 1m20s restarting failed "
+                                             "container=app"}},
+            "lastState": {"terminated": {"exitCode": exit_code, "reason": "Error",
+                                         "message": message}}}]}
+
+
+def pod_unschedulable(message):
+    """Pending: the scheduler's PodScheduled=False Unschedulable condition."""
+    return {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": message}]}
+
+
+def _fk_set_pod_states(self, ns, name, states):
+    """The pods of deployment ns/name's newest ReplicaSet get these status
+    objects (one pod each; None: as many Ready pods as it has replicas).
+    Older ReplicaSets show Ready pods for their replicas."""
+    with self._lock:
+        self._pod_states[(ns, name)] = None if states is None else \
+            copy.deepcopy(list(states))
+
+
+def _fk_pods(self, ns):
+    out = []
+    for (dns, dname), d in sorted(self._deployments.items()):
+        if dns != ns:
+            continue
+        owned = self._owned(d)
+        states = self._pod_states.get((dns, dname))
+        for rs in owned:
+            newest = rs is owned[-1]
+            if newest and states is not None:
+                sts = states
+            else:
+                sts = [pod_ready()] * int(rs["spec"].get("replicas") or 0)
+            labels = dict(rs["spec"]["template"]["metadata"].get("labels") or {})
+            for i, st in enumerate(sts):
+                out.append({
+                    "metadata": {
+                        "name": "%s-%05d" % (rs["metadata"]["name"], i),
+                        "namespace": ns, "uid": "pod-%s-%d" % (rs["metadata"]["uid"], i),
+                        "labels": labels, "creationTimestamp": now_str(),
+                        "ownerReferences": [{
+                            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                            "name": rs["metadata"]["name"], "uid": rs["metadata"]["uid"],
+                            "controller": True, "blockOwnerDeletion": True}]},
+                    "spec": copy.deepcopy(rs["spec"]["template"]["spec"]),
+                    "status": copy.deepcopy(st)})
+    return out
+
+
+def _fk_paged(self, items, params):
+    """items sliced by limit/continue; (items, list metadata)."""
+    try:
+        limit = int(params.get("limit") or 0)
+    except ValueError:
+        raise ApiError(400, "invalid limit")
+    start = 0
+    cont = params.get("continue")
+    if cont:
+        try:
+            start = int(_b64.urlsafe_b64decode(cont.encode()).decode().split(":")[1])
+        except (ValueError, IndexError):
+            raise ApiError(400, "continue key is not valid")
+    meta = {"resourceVersion": str(self._rv)}
+    end = len(items) if limit <= 0 else start + limit
+    if end < len(items):
+        meta["continue"] = _b64.urlsafe_b64encode(("page:%d" % end).encode()).decode()
+        meta["remainingItemCount"] = len(items) - end
+    self.list_pages.append((len(items[start:end]), limit))
+    return items[start:end], meta
+
+
+def _fk_list_pods(self, ns, params):
+    sel = parse_selector(params.get("labelSelector"))
+    with self._lock:
+        items = [p for p in self._pods(ns)
+                 if selector_matches(sel, p["metadata"]["labels"])]
+        items, meta = self._paged(items, params)
+    return {"kind": "PodList", "apiVersion": "v1", "metadata": meta, "items": items}
+
+
+_list_rs_unpaged = FakeKube._list_rs
+
+
+def _fk_list_rs(self, ns, params):
+    full = _list_rs_unpaged(self, ns, params)
+    with self._lock:
+        full["items"], full["metadata"] = self._paged(full["items"], params)
+    return full
+
+
+def _fk_pad_replicasets(self, ns, name, kib):
+    """Give each ReplicaSet of ns/name about kib KiB of managedFields (as
+    real ones carry): many small keys, so the size is also JSON tokens."""
+    with self._lock:
+        for rs in self._owned(self._deployments[(ns, name)]):
+            keys = {"f:pad%06d" % i: {} for i in range(kib * 1024 // 16)}
+            rs["metadata"]["managedFields"] = [{
+                "manager": "kube-controller-manager", "operation": "Update",
+                "apiVersion": "apps/v1", "time": now_str(), "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:metadata": {"f:annotations": keys}}}]
+
+
+def _fk_add_old_revisions(self, ns, name, n, unannotated=0):
+    """n older revisions (1..n, image tag 0.i, creation one minute apart a
+    day ago) and `unannotated` ReplicaSets without the revision annotation
+    (kubectl counts them as revision 0); the current ReplicaSet and the
+    deployment become revision n + 1."""
+    with self._lock:
+        d = self._deployments[(ns, name)]
+        cur = self._owned(d)[-1]
+        t0 = time.time() - 86400
+        for i in range(1, n + 1 + unannotated):
+            tmpl = copy.deepcopy(d["spec"]["template"])
+            tmpl["metadata"].get("labels", {}).pop(HASH_LABEL, None)
+            c = tmpl["spec"]["containers"][0]
+            c["image"] = c["image"].rsplit(":", 1)[0] + ":0.%d" % i
+            h = template_hash(tmpl)
+            tmpl["metadata"].setdefault("labels", {})[HASH_LABEL] = h
+            ann = {CHANGE_CAUSE: "old deploy %d" % i}
+            if i <= n:
+                ann[REV] = str(i)
+            ts = datetime.datetime.fromtimestamp(t0 + 60 * i, datetime.timezone.utc)
+            rs = {"kind": "ReplicaSet", "apiVersion": "apps/v1",
+                  "metadata": {
+                      "name": "%s-%s" % (name, h), "namespace": ns,
+                      "uid": str(uuid.uuid4()), "generation": 1,
+                      "resourceVersion": self._next_rv(),
+                      "creationTimestamp": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      "labels": dict(tmpl["metadata"]["labels"]), "annotations": ann,
+                      "ownerReferences": [{
+                          "apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                          "uid": d["metadata"]["uid"], "controller": True,
+                          "blockOwnerDeletion": True}]},
+                  "spec": {"replicas": 0, "selector": {"matchLabels": dict(
+                      d["spec"]["selector"]["matchLabels"], **{HASH_LABEL: h})},
+                      "template": tmpl},
+                  "status": {"replicas": 0, "observedGeneration": 1}}
+            self._rs[(ns, rs["metadata"]["name"])] = rs
+        cur["metadata"]["annotations"][REV] = str(n + 1)
+        d["metadata"]["annotations"][REV] = str(n + 1)
+        self._touch((ns, name))
+
+
+_route_without_pods = _KubeHandler._route
+
+
+def _route_pods(self, kube, path, params, body, is_watch):
+    m = _POD_ROUTE.match(path)
+    if not m:
+        return _route_without_pods(self, kube, path, params, body, is_watch)
+    if kube.token is not None and \
+            (self.headers.get("Authorization") or "") != "Bearer " + kube.token:
+        raise ApiError(401, "Unauthorized")
+    if self.command != "GET" or is_watch:
+        raise ApiError(405, "the server does not allow this method on the requested resource")
+    kube._authorize("list", "pods", m.group(1), None)
+    return self.reply(200, _dumps(kube._list_pods(m.group(1), params)))
+
+
+_init_without_pods = FakeKube.__init__
+
+
+def _fk_init(self, *a, **kw):
+    _init_without_pods(self, *a, **kw)
+    self._pod_states = {}
+    self.list_pages = []  # (items in the page, limit asked) of every list answered
+
+
+FakeKube.__init__ = _fk_init
+FakeKube.set_pod_states = _fk_set_pod_states
+FakeKube._pods = _fk_pods
+FakeKube._paged = _fk_paged
+FakeKube._list_pods = _fk_list_pods
+FakeKube._list_rs = _fk_list_rs
+FakeKube.pad_replicasets = _fk_pad_replicasets
+FakeKube.add_old_revisions = _fk_add_old_revisions
+_KubeHandler._route = _route_pods
+
+
 # ---- issue 9: mutating admission, per-image rollout modes, edits -------
 
 def _admit(self, new):
