@@ -11,7 +11,7 @@ import tempfile
 import time
 from urllib.parse import urlsplit
 
-from lib import BIN, Server, Stack, wait_until
+from lib import BIN, Server, Stack, change_patches, wait_until
 from standins.kube import CHANGE_CAUSE, FakeKube, pin_digests
 from test_kube_e2e import run as run_on, stable
 
@@ -66,7 +66,8 @@ def teardown_module():
 
 
 def patches(name, kube=None):
-    return (kube or st.kube).requests_matching(method="PATCH", path=f"/deployments/{name}")
+    """PATCHes that change the deployment (not deploy-api's live-at record)."""
+    return change_patches(kube or st.kube, f"/deployments/{name}")
 
 
 def server(**env):

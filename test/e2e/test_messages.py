@@ -220,7 +220,8 @@ def test_restart_from_the_command_line():
     last = st.kube.requests_matching(method="PATCH", path="/deployments/web")[-1]
     assert "alice" in last["json"]["metadata"]["annotations"][CHANGE_CAUSE]
     p = subprocess.run([BIN, "restart"], env=env, capture_output=True, text=True, timeout=30)
-    assert p.returncode == 2 and "restart [NAMESPACE/]DEPLOYMENT" in p.stderr, p.stderr
+    assert p.returncode == 2 and "missing the target" in p.stderr and "restart --help" in p.stderr, \
+        p.stderr
 
 
 def test_restart_of_a_paused_deployment_is_refused_like_kubectl():
