@@ -624,3 +624,26 @@ int config_doc_row(const struct setting *s, char *out, size_t cap)
     n = snprintf(out, cap, "| %s | %s | %s |", name, def, s->meaning);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
+
+static void forget(char **v, size_t len)
+{
+    if (!*v) return;
+    explicit_bzero(*v, len ? len : strlen(*v));
+    free(*v);
+    *v = NULL;
+}
+
+void config_forget_secrets(struct config *c, int keep_app_token)
+{
+    forget(&c->signing_secret, c->signing_secret_len);
+    c->signing_secret_len = 0;
+    forget(&c->verification_token, 0);
+    if (!keep_app_token) forget(&c->app_token, 0);
+    static const char *const vars[] = {"SLACK_SIGNING_SECRET", "SLACK_VERIFICATION_TOKEN",
+                                       "SLACK_APP_TOKEN"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        if (keep_app_token && i == 2) continue;
+        char *v = getenv(vars[i]);
+        if (v) explicit_bzero(v, strlen(v));
+    }
+}

@@ -115,6 +115,12 @@ extern const size_t config_nsettings;
  * variable and what is wrong with it (one line, never a secret's value). */
 int config_load(struct config *c, enum config_mode mode, char *err, size_t errlen);
 
+/* In a forked child: wipe and free the Slack secrets the child has no use
+ * for, in c and in the environment block (the child's copy-on-write copy):
+ * the signing secret and the legacy token always, the app token unless
+ * keep_app_token (the socket child). */
+void config_forget_secrets(struct config *c, int keep_app_token);
+
 /* 1 when ns is in DEPLOY_NAMESPACES. */
 int config_namespace_allowed(const struct config *c, const char *ns);
 /* 1 when SLACK_TEAM_ID is unset or team is in it. */

@@ -45,15 +45,7 @@ static void socket_child(void *arg, int chan)
     struct app *a = arg;
     loop_child_reset(&a->loop);
     chan = jobs_isolate_fd(chan);
-    if (a->cfg.signing_secret) explicit_bzero(a->cfg.signing_secret, a->cfg.signing_secret_len);
-    if (a->cfg.verification_token)
-        explicit_bzero(a->cfg.verification_token, strlen(a->cfg.verification_token));
-    /* The environment block holds them too (this copy of it: COW). */
-    static const char *const drop[] = {"SLACK_SIGNING_SECRET", "SLACK_VERIFICATION_TOKEN"};
-    for (size_t i = 0; i < sizeof drop / sizeof *drop; i++) {
-        char *v = getenv(drop[i]);
-        if (v) explicit_bzero(v, strlen(v));
-    }
+    config_forget_secrets(&a->cfg, 1);
     munmap(a->replay, sizeof *a->replay);
     struct socket_cfg sc = {.app_token = a->cfg.app_token,
                             .api_url = a->cfg.slack_api_url,

@@ -169,7 +169,8 @@ static const char *outcome_emoji(int rc, const struct kube_result *r)
 
 /* A child starts with only what it needs: the parent's connection buffers
  * (attacker-filled, up to MAX_CONNS x 40 KiB), the replay table, the policy
- * and the Slack secrets are released right after fork. */
+ * and the Slack secrets (signing secret, legacy token, app token, and their
+ * copies in the environment) are released right after fork. */
 static void child_shed(struct app *a)
 {
     loop_child_reset(&a->loop);
@@ -182,14 +183,7 @@ static void child_shed(struct app *a)
     a->replay = NULL;
     free(a->policy);
     a->policy = NULL;
-    if (a->cfg.signing_secret) explicit_bzero(a->cfg.signing_secret, a->cfg.signing_secret_len);
-    free(a->cfg.signing_secret);
-    a->cfg.signing_secret = NULL;
-    a->cfg.signing_secret_len = 0;
-    if (a->cfg.verification_token)
-        explicit_bzero(a->cfg.verification_token, strlen(a->cfg.verification_token));
-    free(a->cfg.verification_token);
-    a->cfg.verification_token = NULL;
+    config_forget_secrets(&a->cfg, 0);
 }
 
 void worker_child(void *arg, const struct job *job, int result_fd)

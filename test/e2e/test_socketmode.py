@@ -313,6 +313,33 @@ def test_both_front_doors():
         s2.stop()
 
 
+def test_job_child_holds_no_slack_secret():
+    """A job child keeps neither the signing secret nor the app token (nor
+    their copies in the environment block): it posts through response_url
+    and needs neither."""
+    s2 = SlackSocket(st.ca).start()
+    try:
+        with Server(env=dict(socket_env(), SLACK_API_URL=s2.api_url,
+                             SLACK_SIGNING_SECRET=SECRET)) as both:
+            s2.wait_ready(2)
+            fault = st.kube.add_fault("stall", path="/apis/apps/v1/namespaces/default/deployments/"
+                                      "svc-secret", count=1, seconds=5)
+            sidecar = socket_child_pid(both)
+            code, _ = both.post_slack("status svc-secret", response_url=st.response_url())
+            assert code == 200
+            wait_until(lambda: fault.hits >= 1, what="the job waiting on the API")
+            jobs = [p for p in both.children() if p != sidecar]
+            assert jobs, "no job child"
+            token = s2.token.encode()
+            assert memory_holds(both.proc.pid, token)  # the scan finds it where it is
+            assert memory_holds(sidecar, token)
+            for pid in jobs:
+                assert not memory_holds(pid, SECRET.encode()), pid
+                assert not memory_holds(pid, token), pid
+    finally:
+        s2.stop()
+
+
 def test_bad_app_token_backs_off():
     s2 = SlackSocket(st.ca, token="xapp-1-other").start()
     try:
