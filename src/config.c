@@ -42,6 +42,12 @@ static int ok_namespace(char *v, char *why, size_t whylen)
     return why_is(why, whylen, "not a valid namespace name");
 }
 
+static int ok_gitops(char *v, char *why, size_t whylen)
+{
+    if (strcmp(v, "warn") == 0 || strcmp(v, "refuse") == 0) return 0;
+    return why_is(why, whylen, "must be warn or refuse");
+}
+
 static int ok_team_id(char *s, char *why, size_t whylen)
 {
     size_t n = strlen(s);
@@ -261,7 +267,8 @@ const struct setting config_settings[] = {
     {"NO_PROXY", "no_proxy", SETTING_TEXT, FIELD(no_proxy),
      .meaning = SETTING_DOC("comma list of hosts and suffixes reached without the proxy")},
     {"ROLLOUT_TIMEOUT", INT(rollout_timeout, 0, ROLLOUT_TIMEOUT_MAX),
-     .doc_default = SETTING_DOC("`0`: the deployment's `progressDeadlineSeconds` + margin"),
+     .doc_default = SETTING_DOC("`0`: the deployment's `progressDeadlineSeconds` (600 when unset) "
+                                "+ 60, at most 1680"),
      .meaning = SETTING_DOC(
          "seconds to follow a rollout before reporting it as still rolling out; at most "
          "1680 (a `response_url` lives 30 minutes)")},
@@ -274,6 +281,12 @@ const struct setting config_settings[] = {
      .meaning = SETTING_DOC(
          "seconds a rollout runs before its one Slack progress post (counts, and what the "
          "new pods wait on); `0`: none")},
+    {"AUTO_ROLLBACK", INT(auto_rollback, 0, 1), .def = "0",
+     .meaning = SETTING_DOC("`1`: a rollout Kubernetes declares failed is rolled back to the "
+                            "revision that ran before; the post says both")},
+    {"GITOPS_MANAGED", .kind = SETTING_TEXT, FIELD(gitops_managed), .def = "warn", .ok = ok_gitops,
+     .meaning = SETTING_DOC("a deployment managed by Argo CD, Flux or Helm: `warn` deploys and "
+                            "says it may be reverted, `refuse` refuses")},
     {"TRUSTED_PROXIES", .kind = SETTING_TEXT, FIELD(trusted_proxies), .ok = ok_cidr,
      .flags = SETTING_EACH,
      .meaning = SETTING_DOC(

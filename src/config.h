@@ -47,9 +47,11 @@ struct config {
     char kube_token_file[256];
     char kube_ca_file[256];
     char kube_server_name[256];
-    int rollout_timeout; /* 0: derived from the deployment */
-    int job_timeout;     /* hard deadline of a job child (JOB_TIMEOUT) */
-    int progress_after;  /* s into a rollout for its Slack progress post, 0: none */
+    int rollout_timeout;    /* 0: derived from the deployment */
+    int job_timeout;        /* hard deadline of a job child (JOB_TIMEOUT) */
+    int progress_after;     /* s into a rollout for its Slack progress post, 0: none */
+    int auto_rollback;      /* AUTO_ROLLBACK=1: a failed deploy is rolled back */
+    char gitops_managed[8]; /* GITOPS_MANAGED: "warn" or "refuse" */
 
     /* the lock across replicas (lease.h) */
     char lease_namespace[K8S_NS_MAX + 1]; /* "" outside a cluster: locks stay in-process */

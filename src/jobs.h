@@ -35,6 +35,7 @@ struct job_spec {
     char name[K8S_NAME_MAX + 1];
     char target[JOB_TARGET_MAX]; /* "ns/name", the lock key */
     char version[VERSION_MAX + 8];
+    char container[K8S_NS_MAX + 1]; /* deploy -c NAME (a DNS-1123 label), "" = choose */
     long revision;
     char team_id[SLACK_ID_MAX + 1], user_id[SLACK_ID_MAX + 1], channel_id[SLACK_ID_MAX + 1];
     char user_name[SLACK_NAME_MAX + 1], channel_name[SLACK_NAME_MAX + 1];

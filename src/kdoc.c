@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "k8sname.h"
+#include "kimage.h"
 #include "str.h"
 
 static int base_ok(const char *b, size_t n)
@@ -182,7 +183,46 @@ static int fill_deploy(const struct json_doc *d, int obj, struct kdeploy *k)
         return -1;
     }
     k->has_containers = k->ncontainers > 0;
+    kdoc_manager(d, obj, k->manager, sizeof k->manager);
     return 0;
+}
+
+/* ---- who else manages it ---- */
+
+/* The string value of metadata.WHERE[key] of obj into v ("" if absent). */
+static int meta_has(const struct json_doc *d, int obj, const char *where, const char *key, char *v,
+                    size_t cap)
+{
+    int t = json_path(d, obj, "metadata", where, key, JP_END);
+    if (t < 0) return 0;
+    kdoc_tok_str(d, t, v, cap);
+    return 1;
+}
+
+void kdoc_manager(const struct json_doc *d, int obj, char *out, size_t cap)
+{
+    static const struct {
+        const char *who, *where, *key, *value; /* value NULL: any */
+    } m[] = {
+        {"Argo CD", "annotations", "argocd.argoproj.io/tracking-id", NULL},
+        {"Argo CD", "labels", "argocd.argoproj.io/instance", NULL},
+        {"Flux", "labels", "kustomize.toolkit.fluxcd.io/name", NULL},
+        {"Flux", "labels", "helm.toolkit.fluxcd.io/name", NULL},
+        {"Helm", "labels", "app.kubernetes.io/managed-by", "Helm"},
+        {"Helm", "annotations", "meta.helm.sh/release-name", NULL},
+        {"Argo CD", "labels", "app.kubernetes.io/instance", NULL}, /* after Helm's */
+    };
+    char v[128], clean[128];
+    if (cap) out[0] = 0;
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        if (!meta_has(d, obj, m[i].where, m[i].key, v, sizeof v)) continue;
+        if (m[i].value && strcmp(v, m[i].value) != 0) continue;
+        sb_clean_copy(clean, sizeof clean, v);
+        snprintf(out, cap, "%s (%s %s%s%s)", m[i].who,
+                 m[i].where[0] == 'l' ? "label" : "annotation", m[i].key, clean[0] ? "=" : "",
+                 clean);
+        return;
+    }
 }
 
 int kdoc_deploy_parse(const char *json, size_t len, struct kdeploy *d)
@@ -264,10 +304,37 @@ enum kdoc_rollout kdoc_rollout_state(const char *json, size_t len, struct kdoc_c
 
 /* ---- container choice ---- */
 
-int kdoc_choose(const struct kdeploy *d, const char *deployment, char *cname, size_t ccap,
-                char *image, size_t icap, char *err, size_t errlen)
+/* The containers of d as "a, b" into err after a lead-in. */
+static void list_containers(const struct kdeploy *d, struct sb *b)
+{
+    char cl[256];
+    for (int i = 0; i < d->ncontainers; i++) {
+        sb_clean_copy(cl, sizeof cl, d->containers[i].name);
+        sb_add(b, "%s%s", i ? ", " : "", cl);
+    }
+}
+
+/* The only container whose repository's last element is name, or NULL. */
+static const struct kdoc_container *by_repo(const struct kdeploy *d, const char *name)
 {
     const struct kdoc_container *pick = NULL;
+    char repo[IMAGE_MAX];
+    for (int i = 0; i < d->ncontainers; i++) {
+        if (kimage_repo(d->containers[i].image, repo, sizeof repo) < 0 ||
+            strcmp(kimage_last_elem(repo), name) != 0)
+            continue;
+        if (pick) return NULL;
+        pick = &d->containers[i];
+    }
+    return pick;
+}
+
+int kdoc_choose(const struct kdeploy *d, const char *deployment, const char *want, char *cname,
+                size_t ccap, char *image, size_t icap, char *err, size_t errlen)
+{
+    const struct kdoc_container *pick = NULL;
+    const char *by = want && *want ? want : deployment;
+    struct sb b;
     if (ccap) cname[0] = 0;
     if (icap) image[0] = 0;
     if (!d->has_containers) {
@@ -275,19 +342,18 @@ int kdoc_choose(const struct kdeploy *d, const char *deployment, char *cname, si
         return -1;
     }
     for (int i = 0; i < d->ncontainers; i++)
-        if (d->containers[i].name_ok && strcmp(d->containers[i].name, deployment) == 0)
+        if (d->containers[i].name_ok && strcmp(d->containers[i].name, by) == 0)
             pick = &d->containers[i];
-    if (!pick && d->ncontainers == 1) pick = &d->containers[0];
+    if (!pick && by == deployment && d->ncontainers == 1) pick = &d->containers[0];
+    if (!pick && by == deployment) pick = by_repo(d, deployment);
     if (!pick) {
-        struct sb b;
-        char cl[256];
         sb_init(&b, err, errlen);
-        sb_add(&b, "deployment %s has %d containers and none is named %s: ", deployment,
-               d->ncontainers, deployment);
-        for (int i = 0; i < d->ncontainers; i++) {
-            sb_clean_copy(cl, sizeof cl, d->containers[i].name);
-            sb_add(&b, "%s%s", i ? ", " : "", cl);
-        }
+        if (by != deployment)
+            sb_add(&b, "deployment %s has no container named %s; its containers: ", deployment, by);
+        else
+            sb_add(&b, "deployment %s has %d containers and none is named %s: ", deployment,
+                   d->ncontainers, deployment);
+        list_containers(d, &b);
         return -1;
     }
     if (!pick->name_ok || str_copy(cname, ccap, pick->name) < 0) {
@@ -299,8 +365,9 @@ int kdoc_choose(const struct kdeploy *d, const char *deployment, char *cname, si
     return 0;
 }
 
-int kdoc_choose_container(const char *json, size_t len, const char *deployment, char *cname,
-                          size_t ccap, char *image, size_t icap, char *err, size_t errlen)
+int kdoc_choose_container(const char *json, size_t len, const char *deployment, const char *want,
+                          char *cname, size_t ccap, char *image, size_t icap, char *err,
+                          size_t errlen)
 {
     struct kdeploy d;
     if (ccap) cname[0] = 0;
@@ -309,9 +376,18 @@ int kdoc_choose_container(const char *json, size_t len, const char *deployment, 
         snprintf(err, errlen, "malformed Deployment JSON");
         return -1;
     }
-    int r = kdoc_choose(&d, deployment, cname, ccap, image, icap, err, errlen);
+    int r = kdoc_choose(&d, deployment, want, cname, ccap, image, icap, err, errlen);
     kdoc_deploy_free(&d);
     return r;
+}
+
+const char *kdoc_image_of(const struct kdeploy *d, const char *name, int init)
+{
+    const struct kdoc_container *v = init ? d->init : d->containers;
+    int n = init ? d->ninit : d->ncontainers;
+    for (int i = 0; i < n; i++)
+        if (v[i].name_ok && strcmp(v[i].name, name) == 0) return v[i].image;
+    return NULL;
 }
 
 /* ---- change-cause and patches ---- */
@@ -348,8 +424,23 @@ void kdoc_change_cause(char *out, size_t cap, const struct kube_actor *who, cons
     sb_clean_copy(out, cap, tmp);
 }
 
+/* [{"name":N,"image":image}, ...] under key. */
+static void named_images(struct jw *w, const char *key, const char *const *names, int n,
+                         const char *image)
+{
+    jw_key(w, key);
+    jw_arr_begin(w);
+    for (int i = 0; i < n; i++) {
+        jw_obj_begin(w);
+        jw_kstr(w, "name", names[i]);
+        jw_kstr(w, "image", image);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
 long kdoc_set_image_patch(char *buf, size_t cap, const char *container, const char *image,
-                          const char *cause)
+                          const char *const *inits, int ninit, const char *cause)
 {
     struct jw w;
     jw_init(&w, buf, cap);
@@ -369,13 +460,8 @@ long kdoc_set_image_patch(char *buf, size_t cap, const char *container, const ch
     jw_obj_begin(&w);
     jw_key(&w, "spec");
     jw_obj_begin(&w);
-    jw_key(&w, "containers");
-    jw_arr_begin(&w);
-    jw_obj_begin(&w);
-    jw_kstr(&w, "name", container);
-    jw_kstr(&w, "image", image);
-    jw_obj_end(&w);
-    jw_arr_end(&w);
+    named_images(&w, "containers", &container, 1, image);
+    if (ninit > 0) named_images(&w, "initContainers", inits, ninit, image);
     jw_obj_end(&w);
     jw_obj_end(&w);
     jw_obj_end(&w);

@@ -17,7 +17,15 @@ struct kube_actor {
     const char *user_id, *user_name, *channel_id, *channel_name, *team_id;
 };
 
-enum kdoc_rollout { ROLLOUT_DONE, ROLLOUT_WAITING, ROLLOUT_FAILED, ROLLOUT_ERROR };
+/* REPLACED: a later change put another image in the template before the
+ * followed generation rolled out (set by rollout.c, never by kdoc_rollout). */
+enum kdoc_rollout {
+    ROLLOUT_DONE,
+    ROLLOUT_WAITING,
+    ROLLOUT_FAILED,
+    ROLLOUT_ERROR,
+    ROLLOUT_REPLACED
+};
 
 struct kdoc_counts {
     long long desired, replicas, updated, available, ready;
@@ -48,6 +56,7 @@ struct kdeploy {
     int ncontainers;
     struct kdoc_container *init; /* initContainers, malloc'd, ninit of them */
     int ninit;
+    char manager[200]; /* who else manages it ("Argo CD (annotation ...)"), "" if none seen */
 };
 
 /* Parse json[0..len) once into d. 0 (then d->is_deployment tells whether
@@ -66,14 +75,30 @@ enum kdoc_rollout kdoc_rollout(const struct kdeploy *d, struct kdoc_counts *c, c
 enum kdoc_rollout kdoc_rollout_state(const char *json, size_t len, struct kdoc_counts *c, char *msg,
                                      size_t msgcap);
 
-/* Pick the container of d: the one named like the deployment, else the
- * only one (initContainers never). 0 with its name and current image
- * copied out; -1 with err naming the candidates. */
-int kdoc_choose(const struct kdeploy *d, const char *deployment, char *cname, size_t ccap,
-                char *image, size_t icap, char *err, size_t errlen);
+/* Pick the container of d (initContainers never): the one named want (-c)
+ * when want is non-empty; else the one named like the deployment, else the
+ * only one, else the only one whose repository's last path element is the
+ * deployment's name. 0 with its name and current image copied out; -1 with
+ * err listing the containers ("... none is named X: app, envoy"). */
+int kdoc_choose(const struct kdeploy *d, const char *deployment, const char *want, char *cname,
+                size_t ccap, char *image, size_t icap, char *err, size_t errlen);
 /* kdoc_choose on JSON text ("malformed Deployment JSON" when it does not parse). */
-int kdoc_choose_container(const char *json, size_t len, const char *deployment, char *cname,
-                          size_t ccap, char *image, size_t icap, char *err, size_t errlen);
+int kdoc_choose_container(const char *json, size_t len, const char *deployment, const char *want,
+                          char *cname, size_t ccap, char *image, size_t icap, char *err,
+                          size_t errlen);
+/* The image of the container (or, with init set, init container) named
+ * name in d, or NULL when there is none. */
+const char *kdoc_image_of(const struct kdeploy *d, const char *name, int init);
+
+/* Who manages d besides kubectl users, from its labels and annotations:
+ * Argo CD (annotation argocd.argoproj.io/tracking-id, label
+ * argocd.argoproj.io/instance, or label app.kubernetes.io/instance without
+ * a Helm marker), Flux (labels kustomize.toolkit.fluxcd.io/name,
+ * helm.toolkit.fluxcd.io/name), Helm (label app.kubernetes.io/managed-by:
+ * Helm, annotation meta.helm.sh/release-name). kdoc_deploy_parse fills
+ * kdeploy.manager with it: "Argo CD (annotation
+ * argocd.argoproj.io/tracking-id)", or "" when none is seen. */
+void kdoc_manager(const struct json_doc *d, int obj, char *out, size_t cap);
 
 /* base + "/" + name + ":" + version, or "@sha256:..." for a digest
  * version. 0, or -1 with err when a part is invalid or it does not fit. */
@@ -85,10 +110,12 @@ int kdoc_image_ref(char *out, size_t cap, const char *base, const char *name, co
  * to fit cap (at most KUBE_CAUSE_MAX). */
 void kdoc_change_cause(char *out, size_t cap, const struct kube_actor *who, const char *what);
 
-/* The strategic merge patch that sets container's image and the change-cause
- * on the Deployment. Returns its length, or -1 when it does not fit. */
+/* The strategic merge patch that sets container's image, the same image on
+ * the ninit init containers named in inits (may be NULL when ninit is 0),
+ * and the change-cause on the Deployment (kubectl set image with several
+ * NAME=IMAGE). Returns its length, or -1 when it does not fit. */
 long kdoc_set_image_patch(char *buf, size_t cap, const char *container, const char *image,
-                          const char *cause);
+                          const char *const *inits, int ninit, const char *cause);
 
 /* The deployment's spec.selector as a URL-encoded labelSelector value
  * ("app%3Dweb%2Ctier%3Dfront"). Returns its length, or -1. */

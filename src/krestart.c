@@ -62,7 +62,7 @@ static int send_restart(struct kapi_job *j, const char *ns, const char *name, co
     if (kapi_get_deploy_checked(j, ns, name, &r, d, res) < 0) return -1;
     kapi_free(&r);
     int paused = d->paused;
-    kdoc_choose(d, name, cname, sizeof cname, res->image, sizeof res->image, err, sizeof err);
+    kdoc_choose(d, name, NULL, cname, sizeof cname, res->image, sizeof res->image, err, sizeof err);
     kdoc_deploy_free(d);
     if (paused)
         return kapi_fail(res, "can't restart paused deployment %s/%s (run rollout resume first)",
@@ -109,7 +109,7 @@ int kube_restart(const struct kube_cfg *k, const char *ns, const char *name,
     if (send_restart(&j, ns, name, path, who, &d, res) < 0) return -1;
     snprintf(done, sizeof done, "restarted %s/%s", ns, name);
     snprintf(fail, sizeof fail, "restart of %s/%s", ns, name);
-    rollout_follow(&j, ns, name, &d, &f);
+    rollout_follow(&j, ns, name, &d, NULL, &f);
     kdoc_deploy_free(&d);
     return rollout_report(&j, &f, res, done, fail);
 }

@@ -32,6 +32,12 @@ struct kube_ui {
     void (*progress)(void *arg, const struct kube_progress *p);
     void *arg;
     int progress_after_s; /* PROGRESS_AFTER; <= 0: no due call */
+    /* Called once by kube_deploy when the API took the change (or an
+     * already-set image is still rolling out): the public "is deploying
+     * 1.3 -> 1.4" (text without the user); NULL: not told. Refusals and
+     * API errors come before it. */
+    void (*announce)(void *announce_arg, const char *text);
+    void *announce_arg;
 };
 
 struct kube_cfg {
@@ -48,13 +54,23 @@ struct kube_cfg {
     const struct tls_anchors *ca;
     const char *proxy, *no_proxy;
     int timeout_s;          /* per I/O operation (IO_TIMEOUT) */
-    int rollout_timeout_s;  /* ROLLOUT_TIMEOUT */
-    const char *image_base; /* IMAGE_BASE; required for deploy */
+    int rollout_timeout_s;  /* ROLLOUT_TIMEOUT; 0: progressDeadlineSeconds + margin, capped */
+    const char *image_base; /* IMAGE_BASE allow-list of repository prefixes; NULL/"": any */
+    int auto_rollback;      /* AUTO_ROLLBACK=1: a failed deploy is rolled back */
+    int gitops_refuse;      /* GITOPS_MANAGED=refuse: no deploys to managed deployments */
     /* NULL: a bare operation (Slack text, no progress, no live-at record,
      * no diagnosis of a failed rollout): what the unit tests of the
      * flows script; the worker and the CLI always give one. */
     const struct kube_ui *ui;
     int output_json; /* status, history: res->text is JSON (kjson.h; CLI -o json) */
+};
+
+/* How a failed operation ended, for the emoji people see first. */
+enum kube_outcome {
+    KUBE_FAILED,   /* refused, API error or failed rollout */
+    KUBE_DONE,     /* done (ok) */
+    KUBE_REPLACED, /* a later change replaced it before it rolled out */
+    KUBE_PENDING,  /* still rolling out at the deadline, or paused */
 };
 
 struct kube_result {
@@ -63,15 +79,21 @@ struct kube_result {
     char text[4096]; /* human-readable result: Slack mrkdwn, NOT escaped for Slack (&, <, >) */
     char error[512]; /* short reason when !ok, for the audit line */
     long revision;   /* deployment revision reached (deploy/rollback) or current (status) */
-    int mrkdwn;      /* 1: text is Slack mrkdwn already escaped (history's dates): post as is */
-    int rollout;     /* enum rollout_result (metrics.h): how a followed rollout ended, 0 none */
+    enum kube_outcome outcome;
+    int announced; /* kube_deploy called ui->announce: the result goes to the channel */
+    int mrkdwn;    /* 1: text is Slack mrkdwn already escaped (history's dates): post as is */
+    int rollout;   /* enum rollout_result (metrics.h): how a followed rollout ended, 0 none */
 };
 
 /* The operations. Each returns 0 on success, -1 on failure, and fills res
  * either way (res->text always says what happened). ns and name must be
- * DNS-1123 names; version a tag or "sha256:<64 hex>". */
+ * DNS-1123 names; version a tag or "sha256:<64 hex>". kube_deploy sets the
+ * chosen container (container, or kdoc_choose's order when NULL or "")
+ * and the init containers of the same repository to that repository with
+ * the new version, in one PATCH; it follows the generation that PATCH
+ * produced and reports the image the answer holds. */
 int kube_deploy(const struct kube_cfg *k, const char *ns, const char *name, const char *version,
-                const struct kube_actor *who, struct kube_result *res);
+                const char *container, const struct kube_actor *who, struct kube_result *res);
 int kube_status(const struct kube_cfg *k, const char *ns, const char *name,
                 struct kube_result *res);
 /* The newest want revisions (0: KUBE_HISTORY_DEFAULT; 1..KUBE_HISTORY_MAX),

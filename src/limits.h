@@ -49,6 +49,10 @@
     1680                      /* s: 28 min, so the result post fits in the 30 min a                \
                                * response_url lives. */
 #define JOB_TIMEOUT_MAX 86400 /* s: upper bound accepted for JOB_TIMEOUT. */
+#define ROLLOUT_MARGIN_S 60   /* s past progressDeadlineSeconds for the controller's verdict. */
+#define ROLLOUT_DEADLINE_DEFAULT 600 /* progressDeadlineSeconds when a deployment has none. */
+/* s a derived ROLLOUT_TIMEOUT may reach (the same bound as ROLLOUT_TIMEOUT's). */
+#define ROLLOUT_TIMEOUT_CAP ROLLOUT_TIMEOUT_MAX
 #define PROGRESS_AFTER_MAX                                                                         \
     1680 /* s: PROGRESS_AFTER (default 30) past ROLLOUT_TIMEOUT_MAX is moot. */
 #define LEASE_DURATION_DEFAULT                                                                     \
@@ -67,6 +71,7 @@
 #define KUBE_WATCH_LINE (1 << 20) /* one watch event line (a Deployment with big annotations). */
 #define KUBE_POLL_MS 2000         /* polling interval when the watch is unavailable. */
 #define KUBE_CONFLICT_RETRIES 3   /* PATCH retries after 409 Conflict. */
+#define KUBE_INIT_MAX 16          /* init containers moved with the chosen container. */
 #define KUBE_API_RETRIES 3        /* retries after 429, or a GET's 5xx or broken answer. */
 #define KUBE_RETRY_AFTER_MAX 10   /* s: cap on the API server's Retry-After. */
 #define KUBE_RS_PAGE 25           /* ReplicaSets per list page: 25 x 150 KiB fits a response. */

@@ -257,10 +257,7 @@ static int cli_run(const struct cli *c)
 {
     struct app *a = &app;
     char err[512];
-    if (c->container[0]) return die("-c: not available in this build yet");
     if (config_load(&a->cfg, CONFIG_CLI, err, sizeof err) < 0) return die(err);
-    if (c->verb == CLI_DEPLOY && !a->cfg.image_base[0])
-        return die("IMAGE_BASE: required to deploy (alias ECR_BASE)");
     if (kubesrc_resolve(a, c->kubeconfig, c->context, err, sizeof err) < 0) return die(err);
     /* -n, else the kubeconfig context's namespace, else DEPLOY_NAMESPACE */
     const char *ns = c->ns[0] ? c->ns : a->kc && a->kc->ns[0] ? a->kc->ns : a->cfg.default_ns;
@@ -280,8 +277,9 @@ static int cli_run(const struct cli *c)
     sp.revision = c->verb == CLI_HISTORY ? c->count : c->revision; /* history: newest N */
     cli_actor(c, sp.user_name, sizeof sp.user_name);
     static struct kube_result res;
+    str_copy(sp.container, sizeof sp.container, c->container);
     /* plain text; kubectl rollout status's lines on stderr as the counts change */
-    struct kube_ui ui = {1, progress_cli, stderr, 0};
+    struct kube_ui ui = {1, progress_cli, stderr, 0, NULL, NULL};
     int rc = worker_run_command(a, &sp, &ui, &res);
     printf("%s\n", res.text);
     if (rc < 0) {

@@ -8,11 +8,30 @@
 #include "metrics.h"
 #include "sb.h"
 
+int rollout_timeout_for(const struct kube_cfg *k, const struct kdeploy *d)
+{
+    if (k->rollout_timeout_s > 0) return k->rollout_timeout_s;
+    long long pds =
+        d && d->progress_deadline_s > 0 ? d->progress_deadline_s : ROLLOUT_DEADLINE_DEFAULT;
+    long long t = pds + ROLLOUT_MARGIN_S;
+    return (int)(t > ROLLOUT_TIMEOUT_CAP ? ROLLOUT_TIMEOUT_CAP : t);
+}
+
 void rollout_take(struct rollout *f, const struct kdeploy *d)
 {
     f->st = kdoc_rollout(d, &f->c, f->msg, sizeof f->msg);
     if (d->rv[0]) memcpy(f->rv, d->rv, sizeof f->rv);
     if (d->revision >= 0) f->rev = d->revision;
+    /* A later generation with another image in our container: that change
+     * replaced ours (GitOps self-heal, another deploy); never success. */
+    const char *img = f->want.gen > 0 && f->st != ROLLOUT_ERROR && d->generation > f->want.gen
+                          ? kdoc_image_of(d, f->want.container, 0)
+                          : NULL;
+    if (img && strcmp(img, f->want.image) != 0) {
+        f->st = ROLLOUT_REPLACED;
+        sb_clean_copy(f->by, sizeof f->by, img);
+        snprintf(f->msg, sizeof f->msg, "the template was replaced by %.400s", f->by);
+    }
 }
 
 void rollout_eval(struct rollout *f, const char *js, size_t n)
@@ -63,7 +82,7 @@ static int watch_event(struct kapi_job *j, struct rollout *f, const char *ns, co
         rollout_eval(f, line + off, olen);
         if (f->st == ROLLOUT_ERROR) return -1; /* not a Deployment: stop trusting this watch */
         notify(j, ns, name, f);
-        return f->st == ROLLOUT_WAITING ? WATCH_MORE : 0;
+        return f->st == ROLLOUT_WAITING ? WATCH_MORE : 0; /* DONE, FAILED, REPLACED */
     case KEV_BOOKMARK:
         kdoc_resource_version(line + off, olen, f->rv, sizeof f->rv);
         return WATCH_MORE;
@@ -137,11 +156,18 @@ static int watch_once(struct kapi_job *j, const char *ns, const char *name, long
 #define KUBE_WATCH_REOPEN 32 /* watches opened per rollout before polling only */
 
 void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
-                    const struct kdeploy *start, struct rollout *f)
+                    const struct kdeploy *start, const struct rollout_want *w, struct rollout *f)
 {
-    long long deadline = j->t0 + (long long)j->k->rollout_timeout_s * 1000;
+    struct rollout_want want;
+    if (w)
+        want = *w;
+    else
+        memset(&want, 0, sizeof want);
+    if (want.timeout_s <= 0) want.timeout_s = rollout_timeout_for(j->k, start);
+    long long deadline = j->t0 + (long long)want.timeout_s * 1000;
     int use_watch = 1, opened = 0;
     memset(f, 0, sizeof *f);
+    f->want = want;
     f->rev = -1;
     rollout_take(f, start);
     notify(j, ns, name, f);
@@ -150,7 +176,8 @@ void rollout_follow(struct kapi_job *j, const char *ns, const char *name,
         if (use_watch && opened < KUBE_WATCH_REOPEN) {
             opened++;
             int r = watch_once(j, ns, name, wake_at(j, f, deadline), f);
-            if (f->st == ROLLOUT_DONE || f->st == ROLLOUT_FAILED) break;
+            if (f->st == ROLLOUT_DONE || f->st == ROLLOUT_FAILED || f->st == ROLLOUT_REPLACED)
+                break;
             if (r < 0) use_watch = 0;
             if (r < 0 && kapi_now_ms() < deadline) {
                 long long left = deadline - kapi_now_ms();
@@ -196,24 +223,41 @@ int rollout_report(struct kapi_job *j, const struct rollout *f, struct kube_resu
                    const char *done_what, const char *fail_what)
 {
     long long ms = kapi_now_ms() - j->t0;
-    if (f->rev >= 0) res->revision = f->rev;
+    char rev[48] = "", now[48] = "";
+    if (f->rev >= 0) {
+        res->revision = f->rev;
+        snprintf(rev, sizeof rev, " (revision %ld)", f->rev);
+        snprintf(now, sizeof now, ", now revision %ld", f->rev);
+    }
     res->rollout = f->st == ROLLOUT_DONE      ? ROLLOUT_R_DONE
                    : f->st == ROLLOUT_WAITING ? ROLLOUT_R_TIMEOUT
                    : f->st == ROLLOUT_FAILED  ? ROLLOUT_R_FAILED
                                               : ROLLOUT_R_UNKNOWN;
     if (f->st == ROLLOUT_DONE) {
         res->ok = 1;
+        res->outcome = KUBE_DONE;
         snprintf(res->text, sizeof res->text,
-                 "%s: %lld/%lld replicas updated and available in %lld.%llds", done_what,
+                 "%s%s: %lld/%lld replicas updated and available in %lld.%llds", done_what, now,
                  f->c.updated, f->c.desired, ms / 1000, (ms % 1000) / 100);
         return 0;
     }
     res->ok = 0;
+    res->outcome = KUBE_FAILED;
+    if (f->st == ROLLOUT_REPLACED) {
+        res->outcome = KUBE_REPLACED;
+        snprintf(res->error, sizeof res->error, "replaced by %.400s", f->by);
+        snprintf(res->text, sizeof res->text,
+                 "%s was replaced by a later change before its rollout completed: the template "
+                 "now runs %s",
+                 fail_what, f->by);
+        return -1;
+    }
     if (f->st == ROLLOUT_WAITING) {
-        snprintf(res->error, sizeof res->error, "still rolling out after %d s",
-                 j->k->rollout_timeout_s);
-        snprintf(res->text, sizeof res->text, "%s: still rolling out after %d s (%s)", fail_what,
-                 j->k->rollout_timeout_s, f->msg);
+        int t = f->want.timeout_s > 0 ? f->want.timeout_s : j->k->rollout_timeout_s;
+        res->outcome = KUBE_PENDING;
+        snprintf(res->error, sizeof res->error, "still rolling out after %d s", t);
+        snprintf(res->text, sizeof res->text, "%s%s is still rolling out after %d s (%s)",
+                 fail_what, rev, t, f->msg);
         return -1;
     }
     sb_clean_copy(res->error, sizeof res->error, f->msg);
@@ -222,6 +266,6 @@ int rollout_report(struct kapi_job *j, const struct rollout *f, struct kube_resu
                  "%s: the change was sent but its rollout could not be followed: %s", fail_what,
                  f->msg);
     else
-        snprintf(res->text, sizeof res->text, "%s failed: %s", fail_what, f->msg);
+        snprintf(res->text, sizeof res->text, "%s failed%s: %s", fail_what, rev, f->msg);
     return -1;
 }

@@ -220,6 +220,7 @@ static int make_spec(const struct cmd_input *in, const struct command *cmd, cons
     copy_field(sp->name, sizeof sp->name, cmd->name);
     copy_field(sp->target, sizeof sp->target, v->target);
     copy_field(sp->version, sizeof sp->version, cmd->version);
+    copy_field(sp->container, sizeof sp->container, cmd->container);
     sp->revision = cmd->revision;
     copy_field(sp->team_id, sizeof sp->team_id, in->team_id);
     copy_field(sp->user_id, sizeof sp->user_id, in->user_id);
@@ -276,19 +277,16 @@ static int step_dispatch(struct app *a, const struct cmd_input *in, const struct
 static void ack(const struct app *a, const struct cmd_input *in, const struct command *cmd,
                 struct verdict *v)
 {
-    char ierr[128];
+    (void)a;
     v->status = S_OK;
     v->outcome = OUT_ACCEPTED;
     v->event = "accepted";
     v->form = VERDICT_SLACK;
-    v->in_channel =
-        cmd->verb == CMD_DEPLOY || cmd->verb == CMD_ROLLBACK || cmd->verb == CMD_RESTART;
-    if (cmd->verb == CMD_DEPLOY && kdoc_image_ref(v->image, sizeof v->image, a->cfg.image_base,
-                                                  cmd->name, cmd->version, ierr, sizeof ierr) < 0)
-        v->image[0] = 0;
+    /* A deploy is public once the job has read the deployment (worker.c):
+     * a typo or an API refusal never reaches the channel. */
+    v->in_channel = cmd->verb == CMD_ROLLBACK || cmd->verb == CMD_RESTART;
     if (cmd->verb == CMD_DEPLOY)
-        snprintf(v->message, sizeof v->message, "<@%s> is deploying `%s` version `%s` to `%s`…",
-                 in->user_id, cmd->name, cmd->version, cmd->ns);
+        snprintf(v->message, sizeof v->message, "checking `%s`…", v->target);
     else if (cmd->verb == CMD_ROLLBACK && cmd->revision)
         snprintf(v->message, sizeof v->message, "<@%s> is rolling back `%s` to revision %ld…",
                  in->user_id, v->target, cmd->revision);

@@ -191,8 +191,8 @@ int slack_token_ok(const char *expected, const char *got)
 
 const char cmd_usage[] =
     "*Usage*\n"
-    "`/deploy &lt;target&gt; &lt;version&gt;` deploy a version (an image tag, or "
-    "sha256:&lt;digest&gt;)\n"
+    "`/deploy &lt;target&gt; &lt;version&gt; [-c &lt;container&gt;]` deploy a version (an image "
+    "tag, or sha256:&lt;digest&gt;) of the image the container already runs\n"
     "`/deploy status &lt;target&gt;` current image, replicas and rollout state\n"
     "`/deploy history &lt;target&gt; [N]` the newest N revisions (default 10): when, which "
     "image, who\n"
@@ -337,6 +337,35 @@ static int parse_version(struct slice v, struct command *c, char *err, size_t er
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+/* Take "-c NAME" / "--container NAME" / "--container=NAME" out of a
+ * deploy's words into c->container. 0, or -1 with err. */
+static int take_container(struct slice *w, size_t *nw, struct command *c, char *err, size_t errlen)
+{
+    if (*nw > 4) return 0; /* too many words whatever they are */
+    for (size_t i = 1; i < *nw; i++) {
+        struct slice name = {0, 0};
+        size_t drop = 2;
+        if (slice_eq_nocase(w[i], "-c") || slice_eq_nocase(w[i], "--container")) {
+            if (i + 1 >= *nw) return fail(err, errlen, "-c needs a container name: -c NAME.");
+            name = w[i + 1];
+        } else if (w[i].n > 12 && memcmp(w[i].p, "--container=", 12) == 0) {
+            name = (struct slice){w[i].p + 12, w[i].n - 12};
+            drop = 1;
+        } else {
+            continue;
+        }
+        if (!k8sname_ns_ok(name.p, name.n))
+            return fail_word(err, errlen, "Not a valid container name:", name,
+                             " (lowercase letters, digits and -)");
+        memcpy(c->container, name.p, name.n);
+        c->container[name.n] = 0;
+        for (size_t k = i; k + drop < *nw; k++) w[k] = w[k + drop];
+        *nw -= drop;
+        return 0;
+    }
+    return 0;
+}
+
 int cmd_parse(const char *text, const char *default_ns, struct command *c, char *err, size_t errlen)
 {
     struct slice w[4];
@@ -416,6 +445,7 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
         break;
     }
 
+    if (take_container(w, &nw, c, err, errlen) < 0) return -1;
     if (nw == 3 && slice_eq_nocase(w[0], "deploy"))
         return fail(err, errlen, "Drop the word deploy: write [namespace/]deployment version.");
     if (nw > 2) return fail(err, errlen, "Too many words: write [namespace/]deployment version.");

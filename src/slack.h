@@ -76,8 +76,9 @@ struct command {
     enum cmd_verb verb;
     char ns[K8S_NS_MAX + 1];
     char name[K8S_NAME_MAX + 1];
-    char version[VERSION_MAX + 8]; /* deploy: a tag, or "sha256:" + 64 hex */
-    long revision;                 /* rollback: 0 = the previous revision; history: N, 0 = 10 */
+    char version[VERSION_MAX + 8];  /* deploy: a tag, or "sha256:" + 64 hex */
+    char container[K8S_NS_MAX + 1]; /* deploy -c NAME (a DNS-1123 label), "" when not given */
+    long revision;                  /* rollback: 0 = the previous revision; history: N, 0 = 10 */
 };
 
 /* "help", "deploy", "status", "history", "rollback", "restart"; "?" otherwise. */
@@ -85,7 +86,7 @@ const char *cmd_verb_str(enum cmd_verb v);
 
 /* Parse text (a NUL-terminated slash-command text) into c:
  *   "" | "help"                     help
- *   "<target> <version>"            deploy
+ *   "<target> <version> [-c NAME]"  deploy (also --container NAME, --container=NAME)
  *   "status <target>"               status
  *   "history <target> [N]"          history (N 1..KUBE_HISTORY_MAX)
  *   "rollback <target> [revision]"  rollback (revision 1..2^31)

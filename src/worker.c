@@ -38,10 +38,10 @@ int worker_kube_cfg(const struct app *a, struct kube_cfg *k, char *err, size_t e
     k->proxy = a->cfg.https_proxy[0] ? a->cfg.https_proxy : NULL;
     k->no_proxy = a->cfg.no_proxy[0] ? a->cfg.no_proxy : NULL;
     k->timeout_s = IO_TIMEOUT;
-    /* 0 = derived from the deployment (issue 9); until then the default. */
-    k->rollout_timeout_s =
-        a->cfg.rollout_timeout ? a->cfg.rollout_timeout : ROLLOUT_TIMEOUT_DEFAULT;
+    k->rollout_timeout_s = a->cfg.rollout_timeout; /* 0: derived from the deployment */
     k->image_base = a->cfg.image_base;
+    k->auto_rollback = a->cfg.auto_rollback;
+    k->gitops_refuse = strcmp(a->cfg.gitops_managed, "refuse") == 0;
     k->output_json = a->output_json;
     return 0;
 }
@@ -66,7 +66,7 @@ int worker_run_command(const struct app *a, const struct job_spec *sp, const str
         sp->team_id[0] ? sp->team_id : NULL};
     switch ((enum cmd_verb)sp->verb) {
     case CMD_DEPLOY:
-        return kube_deploy(&k, sp->ns, sp->name, sp->version, &who, res);
+        return kube_deploy(&k, sp->ns, sp->name, sp->version, sp->container, &who, res);
     case CMD_STATUS:
         return kube_status(&k, sp->ns, sp->name, res);
     case CMD_HISTORY:
@@ -145,6 +145,28 @@ static int progress_post(void *arg, const char *text)
     return post_n(c->a, c->sp, in_channel, escaped, 1, err, sizeof err);
 }
 
+/* The deploy is real (the API took the change): tell the channel,
+ * "<@user> is deploying svc 1.3 → 1.4", in one attempt (one of the
+ * response_url's five uses; the result keeps the rest). */
+static void announce(void *arg, const char *what)
+{
+    struct progress_ctx *c = arg;
+    static char escaped[2048], text[2200];
+    char err[256];
+    slack_escape_text(what, escaped, sizeof escaped);
+    snprintf(text, sizeof text, "<@%s> %s", c->sp->user_id, escaped);
+    post_n(c->a, c->sp, 1, text, 1, err, sizeof err);
+}
+
+/* The emoji people see first: success, failure, replaced, pending. */
+static const char *outcome_emoji(int rc, const struct kube_result *r)
+{
+    if (rc == 0) return ":white_check_mark:";
+    if (r->outcome == KUBE_REPLACED) return ":leftwards_arrow_with_hook:";
+    if (r->outcome == KUBE_PENDING) return ":hourglass:";
+    return ":x:";
+}
+
 /* A child starts with only what it needs: the parent's connection buffers
  * (attacker-filled, up to MAX_CONNS x 40 KiB), the replay table, the policy
  * and the Slack secrets (signing secret, legacy token, app token, and their
@@ -174,7 +196,7 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     static struct kube_result res;
     struct progress_ctx pc = {a, sp};
     struct progress_slack ps = {progress_post, &pc, 0};
-    struct kube_ui ui = {0, progress_slack, &ps, a->cfg.progress_after};
+    struct kube_ui ui = {0, progress_slack, &ps, a->cfg.progress_after, announce, &pc};
     int rc = run_leased(a, sp, &ui, &res);
 
     /* The result reaches the parent (and its audit line) before any post:
@@ -188,9 +210,10 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     rec.rollout = res.rollout;
     jobs_write_record(result_fd, &rec);
 
-    /* deploy, rollback and restart results go to the whole channel;
-     * lookups only to the person who asked. */
-    int in_channel = sp->verb == CMD_DEPLOY || sp->verb == CMD_ROLLBACK || sp->verb == CMD_RESTART;
+    /* Results of changes the job announced (deploy), rollbacks and
+     * restarts go to the whole channel; a deploy refused before it was real
+     * (a typo, the API said no) and lookups only to the person who asked. */
+    int in_channel = res.announced || sp->verb == CMD_ROLLBACK || sp->verb == CMD_RESTART;
     /* Text from the cluster is escaped for Slack (&, <, >); the mention is ours. */
     static char escaped[6144], text[6400];
     if (res.mrkdwn) /* already escaped, with Slack's own markup (history's dates) */
@@ -198,8 +221,9 @@ void worker_child(void *arg, const struct job *job, int result_fd)
     else
         slack_escape_text(res.text, escaped, sizeof escaped);
     if (in_channel)
-        snprintf(text, sizeof text, "%s <@%s>: %s",
-                 rc == 0 ? ":white_check_mark:" : ":x:", sp->user_id, escaped);
+        snprintf(text, sizeof text, "%s <@%s>: %s", outcome_emoji(rc, &res), sp->user_id, escaped);
+    else if (sp->verb == CMD_DEPLOY)
+        snprintf(text, sizeof text, "%s %s", outcome_emoji(rc, &res), escaped);
     else
         snprintf(text, sizeof text, "%s", escaped);
     char err[480] = "";

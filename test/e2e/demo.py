@@ -92,8 +92,9 @@ def main():
         code, body = st.deploy("myservice 1.4")
         ack = json.loads(body)
         say(f"deploy-api answers at once (HTTP {code}, {ack['response_type']}):", ack["text"])
-        posts = st.slack.wait_for(1, timeout=20)
-        say("…then, once the rollout is done, posts to the channel:", posts[-1]["json"]["text"])
+        posts = st.slack.wait_for(2, timeout=20)
+        say("…once the API took the change, posts to the channel:", posts[0]["json"]["text"])
+        say("…then, once the rollout is done:", posts[1]["json"]["text"])
 
         d = st.kube.get_deployment("default", "myservice")
         imgs = {c["name"]: c["image"] for c in d["spec"]["template"]["spec"]["containers"]}
@@ -105,7 +106,7 @@ def main():
         code, body = st.deploy("history myservice")
         say(f"deploy-api answers (HTTP {code}, {json.loads(body)['response_type']}):",
             json.loads(body)["text"])
-        posts = st.slack.wait_for(2, timeout=20)
+        posts = st.slack.wait_for(3, timeout=20)
         say("…then, only to @tester:", posts[-1]["json"]["text"])
 
         audit = st.server.audit()

@@ -62,7 +62,8 @@ def one_line(err):
 def test_deploy_status_history_rollback_over_tls():
     code, out, err = cli("deploy", "myservice", "1.4")
     assert code == 0, (out, err)
-    assert "deployed registry.example/myservice:1.4 to default/myservice" in out and "3/3" in out, out
+    assert "deployed default/myservice 1.3 \u2192 1.4 (registry.example/myservice:1.4)" in out \
+        and "3/3" in out, out
     # issue 9: stderr carries kubectl rollout status's lines, nothing else
     assert all(l.startswith("Waiting for deployment") for l in err.splitlines()), err
     assert tls.images(NS, "myservice") == {"myservice": "registry.example/myservice:1.4",
@@ -135,10 +136,12 @@ def test_bad_args():
 
 
 def test_missing_image_base():
-    n = len(tls.requests)
-    code, out, err = cli("deploy", "myservice", "9.9", IMAGE_BASE=None)
+    # IMAGE_BASE is an allow-list (issue 9): a repository outside it is
+    # refused after the GET, before any PATCH
+    n = len([r for r in tls.requests if r["method"] == "PATCH"])
+    code, out, err = cli("deploy", "myservice", "9.9", IMAGE_BASE="other.example")
     assert code != 0 and "IMAGE_BASE" in one_line(err), err
-    assert len(tls.requests) == n, "nothing is sent without IMAGE_BASE"
+    assert len([r for r in tls.requests if r["method"] == "PATCH"]) == n, "no PATCH"
     # status and history need no IMAGE_BASE
     code, out, err = cli("status", "myservice", IMAGE_BASE=None)
     assert code == 0, err

@@ -76,12 +76,15 @@ def image(st, name="myservice", ns="default"):
 # ---- the response_url is down ----------------------------------------------
 
 def test_response_url_down_briefly_delivered_on_retry():
-    # 500, then a reset mid-response, then 503 with Retry-After: 1, then 200.
-    answers = [500, "reset", {"code": 503, "headers": {"Retry-After": "1"}}]
+    # The announcement (200; issue 14), then for the result: 500, a reset
+    # mid-response, 503 with Retry-After: 1, then 200.
+    answers = [200, 500, "reset", {"code": 503, "headers": {"Retry-After": "1"}}]
     with Stack(slack_responses=answers) as st:
         code, body = st.deploy("myservice 1.4")
-        assert code == 200 and ack_text(body)["response_type"] == "in_channel"
-        posts = st.slack.wait_for(4, timeout=20 * SLOW)
+        assert code == 200 and ack_text(body)["text"].startswith("checking")
+        posts = st.slack.wait_for(5, timeout=20 * SLOW)
+        assert " is deploying " in posts[0]["json"]["text"], posts[0]
+        posts = posts[1:]
         assert [p.get("code", p["answer"]) for p in posts] == [500, "reset", 503, 200], posts
         # the same message each time; backoff 1 s, 2 s, then Retry-After (1 s, not 4)
         assert len({p["body"] for p in posts}) == 1
@@ -98,17 +101,19 @@ def test_response_url_down_briefly_delivered_on_retry():
 
 
 def test_response_url_down_longer_than_all_retries():
-    # Five 500s: posts at 0, 1, 3, 7, 15 s; the sixth answer (200) is never asked for.
+    # Five 500s: the announcement (one attempt; issue 14), then the result
+    # at 0, 1, 3, 7 s; the sixth answer (200) is never asked for.
     with Stack(slack_responses=[500] * 5) as st:
         code, body = st.deploy("myservice 1.4")
-        assert code == 200 and ack_text(body)["response_type"] == "in_channel"
+        assert code == 200 and ack_text(body)["text"].startswith("checking")
         healthy(st.server)  # answering while the child sleeps between posts
         ends = one_end_each(st.server, 1, timeout=25)
         (end,) = ends.values()
         posts = st.slack.posts
         assert len(posts) == 5 and all(p["code"] == 500 for p in posts), posts
-        gaps = [round(posts[i + 1]["time"] - posts[i]["time"]) for i in range(4)]
-        assert gaps == [1, 2, 4, 8] or SLOW > 1, gaps
+        assert " is deploying " in posts[0]["json"]["text"], posts[0]
+        gaps = [round(posts[i + 1]["time"] - posts[i]["time"]) for i in range(1, 4)]
+        assert gaps == [1, 2, 4] or SLOW > 1, gaps
         # the deploy itself happened, and the audit line says the user was not told
         assert end["result"] == "ok" and end["image"] == "registry.example/myservice:1.4", end
         assert end["reply"].startswith("failed: response_url localhost answered HTTP 500"), end
@@ -125,7 +130,7 @@ def test_child_killed_with_sigkill():
     with Stack() as st:
         st.kube.add_fault(kind="stall", count=None)
         code, body = st.deploy("myservice 1.4")
-        assert ack_text(body)["response_type"] == "in_channel"
+        assert ack_text(body)["text"].startswith("checking")
         st.kube.wait_for_request(timeout=10 * SLOW)
         kids = wait_until(st.server.children, timeout=5, what="the job child")
         assert len(kids) == 1, kids
@@ -142,7 +147,7 @@ def test_child_killed_with_sigkill():
         wait_until(lambda: not st.server.children(), timeout=10 * SLOW, what="children gone")
         st.kube.clear_faults()
         code, body = st.deploy("myservice 1.5")
-        assert ack_text(body)["response_type"] == "in_channel", body
+        assert ack_text(body)["text"].startswith("checking"), body
         ends = one_end_each(st.server, 2)
         assert [ends[j]["result"] for j in sorted(ends)] == ["crashed", "ok"], ends
         assert image(st) == "registry.example/myservice:1.5"
@@ -160,7 +165,7 @@ def test_sigterm_jobs_finish_within_grace_or_are_killed_at_it():
         st.kube.add_fault(kind="stall", path="/deployments/slow", count=None)
         for name in ("fast", "slow"):
             code, body = st.deploy(f"{name} 2.0")
-            assert ack_text(body)["response_type"] == "in_channel"
+            assert ack_text(body)["text"].startswith("checking")
         st.kube.wait_for_request(path="/deployments/fast", timeout=10 * SLOW)
         st.kube.wait_for_request(path="/deployments/slow", timeout=10 * SLOW)
         # a keep-alive connection: one answered request, then half of the next
@@ -290,24 +295,27 @@ def test_token_file_vanishes():
     with Stack() as st:
         os.remove(st.token_file)
         code, body = st.deploy("myservice 1.4")
-        assert ack_text(body)["response_type"] == "in_channel"  # the parent never reads it
+        assert ack_text(body)["text"].startswith("checking")  # the parent never reads it
         end = st.server.wait_audit(event="job_end", timeout=10 * SLOW)[0]
         assert end["result"] == "failed" and end["reply"] == "delivered", end
         assert end["error"].startswith(f"cannot read token file {st.token_file}: No such file"), end
         (post,) = st.slack.wait_for(1, timeout=10 * SLOW)
         text = post["json"]["text"]
-        assert text.startswith(":x: <@U0TESTER>") and "cannot read token file" in text, text
+        # never public: the job did not get to read the deployment (issue 14)
+        assert post["json"]["response_type"] == "ephemeral", post
+        assert text.startswith(":x: cannot read token file"), text
         assert not st.kube.requests_matching(method="PATCH"), "patched without a token"
         assert image(st) == "registry.example/myservice:1.3"
         healthy(st.server)
         # the kubelet writes it back: the next job reads it afresh and works
         st.kube.rotate_token()
         code, body = st.deploy("myservice 1.5")
-        assert ack_text(body)["response_type"] == "in_channel"
+        assert ack_text(body)["text"].startswith("checking")
         ends = one_end_each(st.server, 2)
         assert [ends[j]["result"] for j in sorted(ends)] == ["failed", "ok"], ends
         assert image(st) == "registry.example/myservice:1.5"
-        assert st.slack.wait_for(2, timeout=10 * SLOW)[1]["json"]["text"].startswith(":white_check_mark:")
+        posts = st.slack.wait_for(3, timeout=10 * SLOW)  # then "is deploying" and the result
+        assert posts[2]["json"]["text"].startswith(":white_check_mark:"), posts
 
 
 # ---- the parent (the pod) killed mid-deploy --------------------------------
@@ -329,14 +337,14 @@ def test_parent_sigkill_mid_deploy_orphan_finishes():
     with Stack() as st:
         st.kube.add_fault(kind="delay", watch=True, seconds=1.5, count=None)
         code, body = st.deploy("myservice 1.4")
-        assert ack_text(body)["response_type"] == "in_channel"
+        assert ack_text(body)["text"].startswith("checking")
         st.kube.wait_for_request(method="PATCH", timeout=10 * SLOW)
         st.kube.wait_for_request(watch=True, timeout=10 * SLOW)
         (child,) = st.server.children()
         st.server.signal(signal.SIGKILL)
         assert st.server.wait(timeout=5 * SLOW) == -signal.SIGKILL
         consistent_after_patch(st, "1.4")
-        (post,) = st.slack.wait_for(1, timeout=15 * SLOW)
+        post = st.slack.wait_for(2, timeout=15 * SLOW)[-1]  # after "is deploying" (issue 14)
         assert post["json"]["text"].startswith(":white_check_mark:") and "myservice:1.4" in post["json"]["text"]
         wait_until(lambda: not os.path.exists(f"/proc/{child}/stat") or
                    open(f"/proc/{child}/stat").read().split()[2] == "Z", timeout=10 * SLOW,
@@ -345,7 +353,7 @@ def test_parent_sigkill_mid_deploy_orphan_finishes():
         # a new process knows nothing of the old job: lock and ids start afresh
         st.server = Server(env=st.env)
         code, body = st.deploy("myservice 1.5")
-        assert ack_text(body)["response_type"] == "in_channel"
+        assert ack_text(body)["text"].startswith("checking")
         ends = one_end_each(st.server, 1)
         assert [e["job"] for e in ends.values()] == [1] and ends[1]["result"] == "ok"
 
@@ -386,7 +394,7 @@ def test_pod_killed_mid_deploy_patch_atomic_child_dies():
         srv, pid = pid1_server(st)
         st.kube.add_fault(kind="delay", watch=True, seconds=1.5, count=None)
         code, body = st.deploy("myservice 1.4")
-        assert ack_text(body)["response_type"] == "in_channel"
+        assert ack_text(body)["text"].startswith("checking")
         st.kube.wait_for_request(method="PATCH", timeout=10 * SLOW)
         st.kube.wait_for_request(watch=True, timeout=10 * SLOW)
         (child,) = children_of(pid)
@@ -395,7 +403,9 @@ def test_pod_killed_mid_deploy_patch_atomic_child_dies():
         wait_until(lambda: not os.path.exists(f"/proc/{child}"), timeout=5, what="the child killed with PID 1")
         consistent_after_patch(st, "1.4")
         wait_until(lambda: standin_idle(st.slack), what="posts in flight answered")  # the orphan is gone
-        assert st.slack.posts == [], st.slack.posts
+        # only the announcement made before the PATCH (issue 14), no result
+        assert [p for p in st.slack.posts if " is deploying " not in p["json"]["text"]] == [], \
+            st.slack.posts
         assert srv.audit(event="accepted") and not srv.audit(event="job_end")
 
 
@@ -408,7 +418,7 @@ def test_pod_sigterm_notice_for_killed_job_is_delivered():
         srv, pid = pid1_server(st, {"SHUTDOWN_GRACE": str(1 * SLOW)})
         st.kube.add_fault(kind="stall", count=None)
         code, body = st.deploy("myservice 1.4")
-        assert ack_text(body)["response_type"] == "in_channel"
+        assert ack_text(body)["text"].startswith("checking")
         st.kube.wait_for_request(timeout=10 * SLOW)
         os.kill(pid, signal.SIGTERM)
         assert srv.wait(timeout=20 * SLOW) == 0

@@ -33,11 +33,11 @@ def test_signed_deploy_acked_in_channel_while_kube_stalls():
         code, body = st.deploy("myservice 1.4")
         assert code == 200, body
         a = ack(body)
-        assert a["response_type"] == "in_channel"
-        assert "<@U0TESTER>" in a["text"] and "myservice" in a["text"] and "1.4" in a["text"]
+        # ephemeral until the job has read the deployment (issue 14)
+        assert a["response_type"] == "ephemeral" and a["text"] == "checking `default/myservice`…"
         # the job is running (stuck on the stalled API) after the ack came back
         acc = st.server.wait_audit(event="accepted", target="default/myservice")
-        assert acc[0]["image"] == "registry.example/myservice:1.4"
+        assert acc[0]["command"] == "deploy"
         assert st.kube.wait_for_request(timeout=10)
         assert len(st.server.children()) >= 1
         # a second deploy of the same target is refused by the lock
@@ -48,7 +48,7 @@ def test_signed_deploy_acked_in_channel_while_kube_stalls():
         assert "already being deployed by <@U0TESTER>" in a["text"]
         # a different target is not locked
         code, body = st.deploy("auth 2.0")
-        assert ack(body)["response_type"] == "in_channel"
+        assert ack(body)["text"].startswith("checking")
     finally:
         st.kube.clear_faults()
 
@@ -204,7 +204,7 @@ def test_policy_file():
         code, body = s2.deploy("status myservice")
         assert ack(body)["response_type"] == "ephemeral" and "Looking up" in ack(body)["text"]
         code, body = s2.deploy("myservice 1.4", user_id="U0BOSS")
-        assert ack(body)["response_type"] == "in_channel"
+        assert ack(body)["text"].startswith("checking")
         # the display name never decides
         code, body = s2.deploy("myservice 1.5", user_name="U0BOSS")
         assert ack(body)["response_type"] == "ephemeral"
@@ -230,7 +230,7 @@ def test_max_jobs_busy_and_deadline_kill():
         s2.kube.add_fault(kind="stall", count=None)
         for name in ("a", "b"):
             code, body = s2.deploy(f"{name} 1.0")
-            assert ack(body)["response_type"] == "in_channel"
+            assert ack(body)["text"].startswith("checking")
         code, body = s2.deploy("c 1.0")
         assert ack(body)["response_type"] == "ephemeral" and "busy" in ack(body)["text"]
         s2.server.wait_audit(event="refused", result="busy")
@@ -246,7 +246,7 @@ def test_max_jobs_busy_and_deadline_kill():
         # once reaped, the slots are free again
         s2.kube.clear_faults()
         code, body = s2.deploy("c 1.0")
-        assert ack(body)["response_type"] == "in_channel"
+        assert ack(body)["text"].startswith("checking")
 
 
 def test_sigterm_with_jobs_running():

@@ -97,12 +97,13 @@ def test_image_binary_serves_healthz():
 def test_image_binary_signed_deploy_end_to_end():
     url = st.slack.response_url(host="hooks.slack.test")
     code, body = st.server.post_slack("myservice 1.4", response_url=url)
-    assert code == 200 and b"in_channel" in body
+    assert code == 200 and b"checking" in body  # ephemeral until the change is in (issue 14)
     end = st.server.wait_audit(event="job_end", timeout=30)[0]
     assert end["result"] == "ok" and end["reply"] == "delivered", end
-    post = st.slack.wait_for(1, timeout=5)[-1]["json"]
+    post = st.slack.wait_for(2, timeout=5)[-1]["json"]
     assert post["response_type"] == "in_channel"
-    assert "deployed registry.example/myservice:1.4" in post["text"], post
+    assert "deployed default/myservice 1.3 \u2192 1.4 (registry.example/myservice:1.4)" in \
+        post["text"], post
     d = st.kube.get_deployment("default", "myservice")
     images = {c["name"]: c["image"] for c in d["spec"]["template"]["spec"]["containers"]}
     assert images == {"myservice": "registry.example/myservice:1.4", "envoy": "envoyproxy/envoy:v1.29"}

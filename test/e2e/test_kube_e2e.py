@@ -109,8 +109,13 @@ def test_deploy_success_matches_kubectl_set_image():
     before = st.kube.get_deployment(NS, "myservice")
     j = run("myservice 1.4")
     image = "registry.example/myservice:1.4"
-    # what the user sees: ack in the channel, then the result after the rollout
-    assert j.ack["response_type"] == "in_channel" and "<@U0TESTER>" in j.ack["text"]
+    # what the user sees: an ephemeral ack, the public "is deploying 1.3 → 1.4"
+    # once the job has read the deployment, then the result after the rollout
+    assert j.ack["response_type"] == "ephemeral" and "default/myservice" in j.ack["text"], j.ack
+    assert len(j.posts) == 2, j.posts
+    first = j.posts[0]["json"]
+    assert first["response_type"] == "in_channel", first
+    assert first["text"] == f"<@U0TESTER> is deploying default/myservice 1.3 \u2192 1.4 ({image})", first
     assert j.post["response_type"] == "in_channel", j.post
     assert j.text.startswith(":white_check_mark: <@U0TESTER>"), j.text
     assert image in j.text and "3/3" in j.text, j.text
@@ -153,7 +158,7 @@ def test_deploy_success_matches_kubectl_set_image():
     assert rss[-1]["metadata"]["annotations"][CHANGE_CAUSE] == cause
     assert rss[-1]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
     # audit: accepted + one job_end, ok, delivered
-    assert j.accepted["image"] == image and j.accepted["target"] == "default/myservice"
+    assert j.accepted["target"] == "default/myservice"
     assert j.end["result"] == "ok" and j.end["reply"] == "delivered", j.end
     assert j.end["image"] == image and j.end["exit_status"] == 0 and "error" not in j.end
     # history lists the new revision with its change-cause
@@ -169,7 +174,9 @@ def test_deploy_success_matches_kubectl_set_image():
 
 def test_same_version_reported_no_patch():
     j = run("svc-same 1.3")
-    assert "already running" in j.text and "registry.example/svc-same:1.3" in j.text, j.text
+    assert "is already running 1.3 (registry.example/svc-same:1.3, revision 1)" in j.text, j.text
+    # nothing changed: the answer is only for the one who asked (issue 14)
+    assert [p["json"]["response_type"] for p in j.posts] == ["ephemeral"], j.posts
     assert patches("svc-same") == []
     assert j.end["result"] == "ok" and j.end["reply"] == "delivered"
 
@@ -217,7 +224,9 @@ def test_forbidden_403():
         j = run("svc-403 1.4")
     finally:
         st.kube.deny = set()
-    assert j.text.startswith(":x: <@U0TESTER>"), j.text
+    # an API refusal never reaches the channel (issue 14)
+    assert j.text.startswith(":x: cannot update deployment default/svc-403"), j.text
+    assert [p["json"]["response_type"] for p in j.posts] == ["ephemeral"], j.posts
     assert "forbidden" in j.text and "HTTP 403" in j.text, j.text
     assert j.end["result"] == "failed" and "forbidden" in j.end["error"] and j.end["reply"] == "delivered"
     assert st.kube.images(NS, "svc-403")["svc-403"] == "registry.example/svc-403:1.3"

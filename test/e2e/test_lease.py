@@ -59,7 +59,10 @@ def send(server, text, user="alice"):
 
 
 def posts(path):
-    return [p["json"]["text"] for p in st.slack.posts if p["path"] == path]
+    """The job's result posts to path (not the "is deploying" announcement
+    a deploy makes once it has read the deployment, issue 14)."""
+    return [p["json"]["text"] for p in st.slack.posts
+            if p["path"] == path and " is deploying " not in p["json"]["text"]]
 
 
 def wait_post(path, timeout=30):

@@ -128,8 +128,8 @@ def test_restart_end_to_end():
     assert ack["response_type"] == "in_channel", ack
     assert "<@U0TESTER> is restarting `default/web`" in ack["text"], ack
     assert post["response_type"] == "in_channel", post
-    assert post["text"].startswith(":white_check_mark: <@U0TESTER>: restarted default/web: 3/3"), \
-        post
+    assert re.match(r":white_check_mark: <@U0TESTER>: restarted default/web, now revision \d+: 3/3",
+                    post["text"]), post
     assert end["command"] == "restart" and end["result"] == "ok", end
     assert end["image"] == "registry.example/web:1.3", end
     # one strategic merge patch: the template's restartedAt and the change-cause
@@ -216,7 +216,7 @@ def test_restart_from_the_command_line():
     p = subprocess.run([BIN, "restart", "default/web"], env=env, capture_output=True, text=True,
                        timeout=30)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("restarted default/web: 3/3"), p.stdout
+    assert re.match(r"restarted default/web, now revision \d+: 3/3", p.stdout), p.stdout
     last = st.kube.requests_matching(method="PATCH", path="/deployments/web")[-1]
     assert "alice" in last["json"]["metadata"]["annotations"][CHANGE_CAUSE]
     p = subprocess.run([BIN, "restart"], env=env, capture_output=True, text=True, timeout=30)

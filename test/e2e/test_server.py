@@ -239,6 +239,8 @@ def test_startup_errors_name_the_variable():
     assert rc != 0 and "SLACK_SIGNING_SECRET" in out and len(out.strip().splitlines()) == 1
     rc, out = run({"IMAGE_BASE": "https://r.example"})
     assert rc != 0 and "IMAGE_BASE" in out
+    rc, out = run({"GITOPS_MANAGED": "maybe"})
+    assert rc != 0 and "GITOPS_MANAGED" in out
     rc, out = run({"LISTEN_ADDR": "nonsense"})
     assert rc != 0 and "LISTEN_ADDR" in out
     rc, out = run({"MAX_JOBS": "0"})

@@ -39,7 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (c.version[0]) {
         abort();
     }
-    if (c.verb != CMD_ROLLBACK && c.revision != 0) abort();
+    /* -c NAME: only for deploy, and then a DNS-1123 label */
+    if (c.container[0] &&
+        (c.verb != CMD_DEPLOY || !k8sname_ns_ok(c.container, strlen(c.container))))
+        abort();
+    if (c.verb != CMD_ROLLBACK && c.verb != CMD_HISTORY && c.revision != 0) abort();
     if (c.revision < 0 || c.revision > 2147483648L) abort();
     slack_escape_text(text, esc, sizeof esc);
     if (strchr(esc, '<') || strchr(esc, '>')) abort();

@@ -1,5 +1,6 @@
-/* libFuzzer target for kdoc.c and krs.c (Deployment and ReplicaSet documents): the input is a
- * Deployment, ReplicaSet(List), watch event or Status JSON; an optional second document after a
+/* libFuzzer target for kdoc.c, kimage.c and krs.c (Deployment and ReplicaSet documents): the input
+ * is a Deployment, ReplicaSet(List), watch event or Status JSON; an optional second document after
+ * a
  * "\n---\n" line plays the ReplicaSet(List) for the functions that take two. Every function must
  * return without reading past its input. */
 #include <stdint.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "kdoc.h"
+#include "kimage.h"
 #include "krs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,13 +37,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the parsed struct and the JSON entry points agree */
         enum kdoc_rollout st = kdoc_rollout(&d, &k, msg, sizeof msg);
         if (st != kdoc_rollout_state(a, an, NULL, msg, sizeof msg)) abort();
-        kdoc_choose(&d, "web", c, sizeof c, img, sizeof img, err, sizeof err);
+        kdoc_choose(&d, "web", NULL, c, sizeof c, img, sizeof img, err, sizeof err);
         if (d.ncontainers < 0 || d.ninit < 0 || d.name[sizeof d.name - 1] != 0) abort();
+        if (strlen(d.manager) >= sizeof d.manager) abort();
+        /* the deploy's image rules on every container the document holds */
+        for (int i = 0; i < d.ncontainers + d.ninit; i++) {
+            const char *im =
+                i < d.ncontainers ? d.containers[i].image : d.init[i - d.ncontainers].image;
+            char repo[IMAGE_MAX], v[64], nu[IMAGE_MAX];
+            long rn = kimage_repo(im, repo, sizeof repo);
+            kimage_version(im, v, sizeof v);
+            if (rn >= 0 && (strlen(repo) != (size_t)rn || strncmp(repo, im, (size_t)rn) != 0))
+                abort();
+            if (kimage_with_version(nu, sizeof nu, im, "1.4", err, sizeof err) == 0 &&
+                (!kimage_same_repo(nu, im) ||
+                 (!strpbrk(repo, ", ") && kimage_allowed(repo, repo) != 1)))
+                abort();
+            kimage_allowed(im, repo);
+            const char *name = i < d.ncontainers ? d.containers[i].name : "";
+            kdoc_choose(&d, "web", name, c, sizeof c, img, sizeof img, err, sizeof err);
+        }
+        const char *inits[2] = {c, "init"};
+        long pn = kdoc_set_image_patch(out, sizeof out, c, img, inits, 2, d.manager);
+        if (pn >= 0 && (size_t)pn >= sizeof out) abort();
     }
     kdoc_deploy_free(&d);
     kdoc_resource_version(a, an, msg, sizeof msg);
     kdoc_rollout_state(a, an, &k, msg, sizeof msg);
-    kdoc_choose_container(a, an, "web", c, sizeof c, img, sizeof img, err, sizeof err);
+    kdoc_choose_container(a, an, "web", NULL, c, sizeof c, img, sizeof img, err, sizeof err);
     kdoc_status_text(a, an, out, sizeof out);
     kdoc_status_message(a, an, msg, sizeof msg);
     kdoc_selector(a, an, out, sizeof out);

@@ -260,20 +260,20 @@ TEST(container_choice)
 {
     char b[4096], c[64], img[IMAGE_MAX], err[256];
     dep(b, sizeof b, "r/web:1", 1, 1, 1, 1, 1, 1, NULL);
-    CHECK_EQ(
-        kdoc_choose_container(b, strlen(b), "web", c, sizeof c, img, sizeof img, err, sizeof err),
-        0);
+    CHECK_EQ(kdoc_choose_container(b, strlen(b), "web", NULL, c, sizeof c, img, sizeof img, err,
+                                   sizeof err),
+             0);
     CHECK_STR(c, "web");
     CHECK_STR(img, "r/web:1");
     /* ambiguous: the names are listed, initContainers are not candidates */
-    CHECK_EQ(
-        kdoc_choose_container(b, strlen(b), "init", c, sizeof c, img, sizeof img, err, sizeof err),
-        -1);
+    CHECK_EQ(kdoc_choose_container(b, strlen(b), "init", NULL, c, sizeof c, img, sizeof img, err,
+                                   sizeof err),
+             -1);
     CHECK_STR(err, "deployment init has 2 containers and none is named init: web, envoy");
     /* the only container, whatever its name */
     const char *one = "{\"spec\":{\"template\":{\"spec\":{\"initContainers\":[{\"name\":\"web\"}],"
                       "\"containers\":[{\"name\":\"app\",\"image\":\"x:1\"}]}}}}";
-    CHECK_EQ(kdoc_choose_container(one, strlen(one), "web", c, sizeof c, img, sizeof img, err,
+    CHECK_EQ(kdoc_choose_container(one, strlen(one), "web", NULL, c, sizeof c, img, sizeof img, err,
                                    sizeof err),
              0);
     CHECK_STR(c, "app");
@@ -282,17 +282,18 @@ TEST(container_choice)
                           "{\"spec\":{\"template\":{\"spec\":{}}}}",
                           "{\"spec\":{\"template\":{\"spec\":{\"containers\":{}}}}}"};
     for (size_t i = 0; i < 3; i++) {
-        CHECK_EQ(kdoc_choose_container(none[i], strlen(none[i]), "web", c, sizeof c, img,
+        CHECK_EQ(kdoc_choose_container(none[i], strlen(none[i]), "web", NULL, c, sizeof c, img,
                                        sizeof img, err, sizeof err),
                  -1);
         CHECK_STR(err, "deployment web has no containers");
     }
-    CHECK_EQ(kdoc_choose_container("{", 1, "web", c, sizeof c, img, sizeof img, err, sizeof err),
-             -1);
+    CHECK_EQ(
+        kdoc_choose_container("{", 1, "web", NULL, c, sizeof c, img, sizeof img, err, sizeof err),
+        -1);
     /* a container with a non-string name is refused, not guessed */
     const char *badname = "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":7}]}}}}";
-    CHECK_EQ(kdoc_choose_container(badname, strlen(badname), "web", c, sizeof c, img, sizeof img,
-                                   err, sizeof err),
+    CHECK_EQ(kdoc_choose_container(badname, strlen(badname), "web", NULL, c, sizeof c, img,
+                                   sizeof img, err, sizeof err),
              -1);
 }
 
@@ -470,18 +471,18 @@ TEST(set_image_patch)
     char b[1024], s[256];
     struct json_doc d;
     struct json_tok t[64];
-    long n = kdoc_set_image_patch(b, sizeof b, "web", "r/web:1", "c");
+    long n = kdoc_set_image_patch(b, sizeof b, "web", "r/web:1", NULL, 0, "c");
     CHECK_STR(b, "{\"metadata\":{\"annotations\":{\"kubernetes.io/change-cause\":\"c\"}},\"spec\":"
                  "{\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":\"r/web:"
                  "1\"}]}}}}");
     CHECK_EQ(n, (long)strlen(b));
     /* exact fit and one short */
-    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n + 1, "web", "r/web:1", "c"), n);
-    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n, "web", "r/web:1", "c"), -1);
+    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n + 1, "web", "r/web:1", NULL, 0, "c"), n);
+    CHECK_EQ(kdoc_set_image_patch(b, (size_t)n, "web", "r/web:1", NULL, 0, "c"), -1);
     /* hostile strings round-trip through the JSON reader */
     const char *cn = "we\"b\\x", *im = "r/\"x\":1",
                *cause = "who \"q\" \\ \xc3\xa9 \xe2\x9c\x93 \x01 end";
-    n = kdoc_set_image_patch(b, sizeof b, cn, im, cause);
+    n = kdoc_set_image_patch(b, sizeof b, cn, im, NULL, 0, cause);
     CHECK(n > 0);
     CHECK(json_parse(&d, b, (size_t)n, t, 64) > 0);
     int c0 = json_first(&d, json_path(&d, 0, "spec", "template", "spec", "containers", JP_END));
@@ -495,7 +496,7 @@ TEST(set_image_patch)
     CHECK_STR(s, cause);
     CHECK_EQ(d.toks[json_path(&d, 0, "spec", "template", "spec", "containers", JP_END)].size, 1);
     /* no cause: no metadata at all */
-    n = kdoc_set_image_patch(b, sizeof b, "web", "i", NULL);
+    n = kdoc_set_image_patch(b, sizeof b, "web", "i", NULL, 0, NULL);
     CHECK_STR(b, "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"web\",\"image\":"
                  "\"i\"}]}}}}");
 }
@@ -932,12 +933,13 @@ TEST(deploy_watch_success)
         "/apis/apps/v1/namespaces/default/deployments?watch=1&fieldSelector=metadata.name%3Dweb&"
         "resourceVersion=100&timeoutSeconds=",
         200, lines);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
     CHECK_STR(r.image, "r/web:1.4");
     CHECK(strncmp(r.text,
-                  "deployed r/web:1.4 to default/web: 3/3 replicas updated and available in ",
-                  72) == 0);
+                  "deployed default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4), now revision 4: 3/3 "
+                  "replicas updated and available in ",
+                  97) == 0);
     CHECK(strstr(last_hdrs, "Authorization: Bearer tok-1|") != NULL);
     CHECK_EQ(r.revision, 4);
     fake_teardown();
@@ -953,7 +955,7 @@ TEST(deploy_patch_body)
     dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL); /* already done */
     add("GET", "/deployments/web", 200, d0);
     add("PATCH", "/deployments/web", 200, d1);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_STR(last_body,
               "{\"metadata\":{\"annotations\":{\"kubernetes.io/change-cause\":\"deploy-api: "
               "tester (U0TESTER) set web=r/web:1.4 from #deploys (C0DEPLOY)\"}},\"spec\":{"
@@ -970,9 +972,9 @@ TEST(deploy_already_running)
     char d0[4096];
     fake_setup(&k);
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
-    CHECK_STR(r.text, "default/web is already running r/web:1.4");
+    CHECK_STR(r.text, "default/web is already running 1.4 (r/web:1.4, revision 4)");
     fake_teardown();
 }
 
@@ -986,7 +988,7 @@ TEST(deploy_errors)
                             "patch\",\"reason\":\"Forbidden\",\"code\":403}";
     fake_setup(&k);
     add("GET", "/deployments/web", 404, "{\"kind\":\"Status\",\"code\":404}");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(r.ok, 0);
     CHECK_STR(r.text, "deployment default/web not found");
     CHECK_STR(r.error, "deployment default/web not found");
@@ -995,14 +997,14 @@ TEST(deploy_errors)
     fake_setup(&k);
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
     add("PATCH", "/deployments/web", 403, forbidden);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot update deployment default/web: deployments.apps \"web\" is "
                       "forbidden: User \"x\" cannot patch (HTTP 403)");
     fake_teardown();
 
     fake_setup(&k);
     add("GET", "/deployments/web", -1, NULL);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot connect to the Kubernetes API at 10.0.0.1:443: connection refused");
     CHECK_STR(r.error, r.text);
     fake_teardown();
@@ -1011,7 +1013,7 @@ TEST(deploy_errors)
     fake_setup(&k);
     for (int i = 0; i <= KUBE_API_RETRIES; i++)
         add("GET", "/deployments/web", 500, "<html>oops</html>");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot read deployment default/web: the API server answered HTTP 500 "
                       "(HTTP 500)");
     CHECK_EQ(slept_ms, 3500);
@@ -1022,7 +1024,7 @@ TEST(deploy_errors)
     add("GET", "/deployments/web", 503, "");
     add("GET", "/deployments/web", -2, NULL);
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK(strstr(r.text, "already running") != NULL);
     CHECK_EQ(slept_ms, 1500);
     fake_teardown();
@@ -1030,7 +1032,7 @@ TEST(deploy_errors)
     /* a refused connection is not retried */
     fake_setup(&k);
     add("GET", "/deployments/web", -1, NULL);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(slept_ms, 0);
     fake_teardown();
 
@@ -1040,7 +1042,7 @@ TEST(deploy_errors)
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
     add("PATCH", "/deployments/web", 429, "");
     add("PATCH", "/deployments/web", 500, "");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(slept_ms, KUBE_RETRY_AFTER_MAX * 1000); /* a PATCH's 500 is not retried */
     CHECK(strstr(r.text, "(HTTP 500)") != NULL);
     fake_retry_after = -1;
@@ -1049,37 +1051,45 @@ TEST(deploy_errors)
     /* garbage instead of a Deployment: asked again, then named */
     fake_setup(&k);
     for (int i = 0; i <= KUBE_API_RETRIES; i++) add("GET", "/deployments/web", 200, "\x01<html>{{");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "the API server sent a malformed answer for deployment default/web");
     fake_teardown();
 
     /* missing container: ambiguous names listed; no PATCH sent */
     fake_setup(&k);
     add("GET", "/deployments/api", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
-    CHECK_EQ(kube_deploy(&k, "default", "api", "1.4", &actor, &r), -1);
-    CHECK_STR(r.text, "deployment api has 2 containers and none is named api: web, envoy");
+    CHECK_EQ(kube_deploy(&k, "default", "api", "1.4", NULL, &actor, &r), -1);
+    CHECK_STR(r.text, "deployment api has 2 containers and none is named api: web, envoy. Choose "
+                      "one with -c: /deploy default/api 1.4 -c web");
     fake_teardown();
 
     /* bad inputs never reach the network */
     fake_setup(&k);
-    CHECK_EQ(kube_deploy(&k, "Default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "Default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.error, "invalid namespace");
-    CHECK_EQ(kube_deploy(&k, "default", "web/x", "1.4", &actor, &r), -1);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "r/x:1", &actor, &r), -1);
-    k.image_base = NULL;
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
-    CHECK_STR(r.error, "IMAGE_BASE is not set");
+    CHECK_EQ(kube_deploy(&k, "default", "web/x", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "r/x:1", NULL, &actor, &r), -1);
+    fake_teardown();
+
+    /* a repository outside IMAGE_BASE: refused after the GET, no PATCH */
+    fake_setup(&k);
+    k.image_base = "other.example,r/team";
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_STR(r.text, "the image repository r/web of container web is not under IMAGE_BASE "
+                      "(other.example,r/team): deploy-api only deploys new versions of the "
+                      "repositories it allows");
     fake_teardown();
 
     /* token file missing for https */
     fake_setup(&k);
     k.token_file = "/nonexistent/token";
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.error, "cannot read token file /nonexistent/token: No such file or directory");
     /* ... but fine for http:// (kubectl proxy): no Authorization header */
     k.api.https = 0;
     add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK(strstr(last_hdrs, "Authorization") == NULL);
     fake_teardown();
 }
@@ -1104,7 +1114,7 @@ TEST(deploy_token_rotation_and_conflict)
     CHECK(f != NULL);
     fputs("tok-2", f);
     fclose(f);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK(strstr(last_hdrs, "Authorization: Bearer tok-2|") != NULL);
     fake_teardown();
 
@@ -1115,7 +1125,7 @@ TEST(deploy_token_rotation_and_conflict)
         add("PATCH", "/deployments/web", 409,
             "{\"kind\":\"Status\",\"message\":\"the object has been modified\",\"code\":409}");
     }
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot update deployment default/web: the object has been modified "
                       "(HTTP 409)");
     fake_teardown();
@@ -1124,7 +1134,7 @@ TEST(deploy_token_rotation_and_conflict)
     fake_setup(&k);
     add("GET", "/deployments/web", 401, "{\"kind\":\"Status\",\"message\":\"Unauthorized\"}");
     add("GET", "/deployments/web", 401, "{\"kind\":\"Status\",\"message\":\"Unauthorized\"}");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.text, "cannot read deployment default/web: Unauthorized (HTTP 401)");
     fake_teardown();
 }
@@ -1143,10 +1153,10 @@ TEST(deploy_deleted_while_followed)
     add("WATCH", "watch=1", 403, "");
     add("GET", "/deployments/web", 404,
         "{\"kind\":\"Status\",\"message\":\"deployments.apps \\\"web\\\" not found\"}");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(r.ok, 0);
     CHECK_STR(r.error, "deployment default/web not found");
-    CHECK(strstr(r.text, "failed: deployment default/web not found") != NULL);
+    CHECK(strstr(r.text, "failed (revision 4): deployment default/web not found") != NULL);
     CHECK_EQ(script_bad, 0);
     CHECK_EQ(pos, nscript);
     fake_teardown();
@@ -1172,7 +1182,7 @@ TEST(deploy_watch_expired_then_poll)
     add("GET", "/deployments/web", 200, d2);
     add("GET", "/deployments/web", -1, NULL);
     add("GET", "/deployments/web", 200, d3);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
     CHECK_EQ(slept_ms, 3 * KUBE_POLL_MS);
     fake_teardown();
@@ -1193,12 +1203,14 @@ TEST(deploy_timeout_and_failure)
     add("GET", "/deployments/web", 200, d1); /* t+2 s */
     add("GET", "/deployments/web", 200, d1); /* t+4 s, then 1 s of sleep reaches the deadline */
     add("GET", "/deployments/web", 200, d1); /* one last look at the deadline */
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_EQ(r.ok, 0);
     CHECK_STR(r.error, "still rolling out after 5 s");
-    CHECK_STR(r.text, "deploy of r/web:1.4 to default/web: still rolling out after 5 s (Waiting "
-                      "for deployment \"web\" rollout to finish: 1 out of 3 new replicas have "
-                      "been updated...)");
+    CHECK_STR(r.text,
+              "deploy of default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) (revision 4) is still "
+              "rolling out after 5 s (Waiting for deployment \"web\" rollout to finish: 1 out of "
+              "3 new replicas have been updated...)");
+    CHECK_EQ(r.outcome, KUBE_PENDING);
     fake_teardown();
 
     /* the watch hangs until the deadline; the last look finds it done */
@@ -1217,9 +1229,10 @@ TEST(deploy_timeout_and_failure)
                  200 + i);
     add("WATCH", "watch=1", 200, marks);
     add("GET", "/deployments/web", 200, d2); /* the last look */
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
-    CHECK(strstr(r.text, "deployed r/web:1.4 to default/web: 3/3 replicas") != NULL);
+    CHECK(strstr(r.text, "deployed default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4), now revision 4: "
+                         "3/3 replicas") != NULL);
     fake_teardown();
 
     fake_setup(&k);
@@ -1228,11 +1241,243 @@ TEST(deploy_timeout_and_failure)
     add("GET", "/deployments/web", 200, d0);
     add("PATCH", "/deployments/web", 200, d1);
     add("WATCH", "watch=1", 200, w);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK_STR(r.error, "deployment \"web\" exceeded its progress deadline");
-    CHECK_STR(r.text, "deploy of r/web:1.4 to default/web failed: deployment \"web\" exceeded "
-                      "its progress deadline");
+    CHECK_STR(r.text, "deploy of default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) failed (revision 4): "
+                      "deployment \"web\" exceeded its progress deadline");
+    CHECK_EQ(r.outcome, KUBE_FAILED);
     fake_teardown();
+}
+
+/* Insert text right after the first occurrence of at in d. */
+static void insert_after(char *d, size_t cap, const char *at, const char *text)
+{
+    char *p = strstr(d, at);
+    size_t n = strlen(text);
+    if (!p || strlen(d) + n >= cap) return;
+    p += strlen(at);
+    memmove(p + n, p, strlen(p) + 1);
+    memcpy(p, text, n);
+}
+
+#define PIN "r/web:1.4@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Admission pinned the image to a digest: one PATCH, the pinned image reported. */
+TEST(deploy_admission_pinned)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, PIN, 2, 2, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_STR(r.image, PIN);
+    CHECK(strstr(r.text, "1.4 (r/web:1.4); admission changed it to " PIN ", now revision 4: ") !=
+          NULL);
+    CHECK(strstr(r.text, "1.3 \xe2\x86\x92 1.4") != NULL);
+    fake_teardown(); /* exactly the scripted requests: one PATCH */
+
+    /* an answer that is not a Deployment: read again, never patched again */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, "<html>proxy</html>");
+    add("GET", "/deployments/web", 200, dep(d1, sizeof d1, PIN, 2, 2, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_STR(r.image, PIN);
+    fake_teardown();
+
+    /* the generation did not move (admission made it what already runs) */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, PIN, 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, PIN, 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_STR(r.image, PIN);
+    CHECK_STR(r.text, "default/web is already running 1.4 (" PIN ", revision 4)");
+    fake_teardown();
+}
+
+/* A later change replaces the template before the rollout completes. */
+TEST(deploy_replaced)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096], d2[4096], w[4200];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL));
+    snprintf(w, sizeof w, "{\"type\":\"MODIFIED\",\"object\":%s}\n",
+             dep(d2, sizeof d2, "r/web:1.3", 3, 3, 3, 3, 3, 3, NULL));
+    add("WATCH", "watch=1", 200, w);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(r.ok, 0);
+    CHECK_EQ(r.outcome, KUBE_REPLACED);
+    CHECK_STR(r.text,
+              "deploy of default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) was replaced by a later "
+              "change "
+              "before its rollout completed: the template now runs r/web:1.3");
+    CHECK_STR(r.error, "replaced by r/web:1.3");
+    fake_teardown();
+
+    /* a later generation with the same image (scaled) is followed on */
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL));
+    snprintf(w, sizeof w, "{\"type\":\"MODIFIED\",\"object\":%s}\n",
+             dep(d2, sizeof d2, "r/web:1.4", 3, 3, 3, 3, 3, 3, NULL));
+    add("WATCH", "watch=1", 200, w);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_EQ(r.outcome, KUBE_DONE);
+    fake_teardown();
+}
+
+/* Image already set: that revision's real state; paused: said so. */
+TEST(deploy_already_set_and_paused)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200,
+        dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 4, 1, 1, "ProgressDeadlineExceeded"));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(r.outcome, KUBE_FAILED);
+    CHECK_STR(r.text, "default/web already has 1.4 (revision 4), but its rollout failed: "
+                      "deployment \"web\" exceeded its progress deadline");
+    fake_teardown(); /* no PATCH */
+
+    fake_setup(&k);
+    dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL);
+    insert_after(d0, sizeof d0, "\"spec\":{", "\"paused\":true,");
+    dep(d1, sizeof d1, "r/web:1.4", 2, 1, 3, 3, 3, 3, NULL);
+    insert_after(d1, sizeof d1, "\"spec\":{", "\"paused\":true,");
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, d1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(r.outcome, KUBE_PENDING);
+    CHECK(
+        strstr(r.text,
+               "default/web is paused: default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) is recorded") ==
+        r.text);
+    fake_teardown();
+}
+
+/* A deployment "web" whose n init containers all run r/web:1.3. */
+static char *inits_dep(char *buf, size_t cap, int n, long gen)
+{
+    struct sb b;
+    sb_init(&b, buf, cap);
+    sb_add(&b,
+           "{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"web\",\"generation\":%ld,"
+           "\"annotations\":{\"deployment.kubernetes.io/revision\":\"4\"}},\"spec\":{"
+           "\"template\":{\"spec\":{\"initContainers\":[",
+           gen);
+    for (int i = 0; i < n; i++)
+        sb_add(&b, "%s{\"name\":\"init-%d-%s\",\"image\":\"r/web:%s\"}", i ? "," : "", i,
+               "padded-to-a-long-container-name-of-sixty-three-bytes-xx", gen > 1 ? "1.4" : "1.3");
+    sb_add(&b,
+           "],\"containers\":[{\"name\":\"web\",\"image\":\"r/web:%s\"}]}}},"
+           "\"status\":{\"observedGeneration\":%ld,\"replicas\":1,\"updatedReplicas\":1,"
+           "\"availableReplicas\":1}}",
+           gen > 1 ? "1.4" : "1.3", gen);
+    return buf;
+}
+
+/* KUBE_INIT_MAX init containers of the same repository move in one PATCH;
+ * one more is refused before any PATCH. */
+TEST(deploy_init_containers_at_the_limit)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    static char d0[32768], d1[32768];
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, inits_dep(d0, sizeof d0, KUBE_INIT_MAX, 1));
+    add("PATCH", "/deployments/web", 200, inits_dep(d1, sizeof d1, KUBE_INIT_MAX, 2));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK(strstr(last_body, "\"name\":\"init-15-") != NULL);
+    CHECK(strstr(r.text, "with init container init-0-") != NULL);
+    fake_teardown();
+
+    fake_setup(&k);
+    add("GET", "/deployments/web", 200, inits_dep(d0, sizeof d0, KUBE_INIT_MAX + 1, 1));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_STR(r.text, "default/web: more than 16 init containers run r/web, or one's name is too "
+                      "long; set the image with kubectl");
+    fake_teardown(); /* no PATCH */
+}
+
+static int announced_n;
+static char announced_text[512];
+
+static void count_announce(void *ctx, const char *text)
+{
+    (void)ctx;
+    announced_n++;
+    snprintf(announced_text, sizeof announced_text, "%s", text);
+}
+
+static const struct kube_ui announce_ui = {0, NULL, NULL, 0, count_announce, NULL};
+
+/* The public "is deploying" comes once, after the API took the change;
+ * a refusal (GET or PATCH) or an image already running stays private. */
+TEST(deploy_announce)
+{
+    struct kube_cfg k;
+    struct kube_result r;
+    char d0[4096], d1[4096];
+    fake_setup(&k);
+    k.ui = &announce_ui;
+    announced_n = 0;
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 409, "");
+    add("GET", "/deployments/web", 200, d0);
+    add("PATCH", "/deployments/web", 200, dep(d1, sizeof d1, "r/web:1.4", 2, 2, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 200, d1); /* the live-at record (a ui is given) */
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_EQ(announced_n, 1);
+    CHECK_EQ(r.announced, 1);
+    CHECK_STR(announced_text, "is deploying default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4)");
+    fake_teardown();
+
+    fake_setup(&k);
+    k.ui = &announce_ui;
+    announced_n = 0;
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.3", 1, 1, 3, 3, 3, 3, NULL));
+    add("PATCH", "/deployments/web", 403, "{\"kind\":\"Status\",\"message\":\"no\"}");
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_EQ(announced_n, 0);
+    CHECK_EQ(r.announced, 0);
+    fake_teardown();
+
+    fake_setup(&k);
+    k.ui = &announce_ui;
+    announced_n = 0;
+    add("GET", "/deployments/web", 200, dep(d0, sizeof d0, "r/web:1.4", 1, 1, 3, 3, 3, 3, NULL));
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
+    CHECK_EQ(announced_n, 0);
+    fake_teardown();
+}
+
+/* ROLLOUT_TIMEOUT unset: progressDeadlineSeconds + margin, capped. */
+TEST(rollout_timeout_derived)
+{
+    struct kube_cfg k;
+    struct kdeploy d;
+    memset(&k, 0, sizeof k);
+    memset(&d, 0, sizeof d);
+    d.progress_deadline_s = -1;
+    CHECK_EQ(rollout_timeout_for(&k, &d), ROLLOUT_DEADLINE_DEFAULT + ROLLOUT_MARGIN_S);
+    d.progress_deadline_s = 3;
+    CHECK_EQ(rollout_timeout_for(&k, &d), 3 + ROLLOUT_MARGIN_S);
+    d.progress_deadline_s = ROLLOUT_TIMEOUT_CAP - ROLLOUT_MARGIN_S;
+    CHECK_EQ(rollout_timeout_for(&k, &d), ROLLOUT_TIMEOUT_CAP);
+    d.progress_deadline_s = ROLLOUT_TIMEOUT_CAP - ROLLOUT_MARGIN_S + 1;
+    CHECK_EQ(rollout_timeout_for(&k, &d), ROLLOUT_TIMEOUT_CAP);
+    d.progress_deadline_s = 1LL << 40;
+    CHECK_EQ(rollout_timeout_for(&k, &d), ROLLOUT_TIMEOUT_CAP);
+    CHECK_EQ(rollout_timeout_for(&k, NULL), ROLLOUT_DEADLINE_DEFAULT + ROLLOUT_MARGIN_S);
+    k.rollout_timeout_s = 5;
+    CHECK_EQ(rollout_timeout_for(&k, &d), 5);
 }
 
 TEST(status_and_history_flows)
@@ -1287,8 +1532,10 @@ TEST(rollback_flow)
     CHECK(json_eq(&d, json_get(&d, ann, KDOC_REV_KEY), "4"));
     CHECK_EQ(r.ok, 1);
     CHECK_STR(r.image, "r/web:3");
-    CHECK(strncmp(r.text, "rolled back default/web to revision 3 (r/web:3): 1/1 replicas", 61) ==
-          0);
+    static const char want[] =
+        "rolled back default/web to revision 3 (r/web:3), now revision 4: 1/1 "
+        "replicas updated and available in ";
+    CHECK(strncmp(r.text, want, sizeof want - 1) == 0);
     fake_teardown();
 
     /* to the current template: skipped, no PATCH */
@@ -1378,7 +1625,7 @@ TEST(deploy_failure_says_why)
     struct kube_cfg k;
     struct kube_result r;
     char d2[4096], w[8192];
-    struct kube_ui ui = {0, record_progress, NULL, 0};
+    struct kube_ui ui = {0, record_progress, NULL, 0, NULL, NULL};
     fake_setup(&k);
     k.ui = &ui;
     prog_calls = prog_due = 0;
@@ -1392,8 +1639,9 @@ TEST(deploy_failure_says_why)
         "/api/v1/namespaces/default/"
         "pods?labelSelector=app%3Dweb%2Cpod-template-hash%3Dh4&limit=100",
         200, CRASH_PODS);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
-    CHECK_STR(r.text, "deploy of r/web:1.4 to default/web failed: deployment \"web\" exceeded "
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
+    CHECK_STR(r.text, "deploy of default/web 1.3 \xe2\x86\x92 1.4 (r/web:1.4) failed (revision 4): "
+                      "deployment \"web\" exceeded "
                       "its progress deadline\n1 of 2 new pods: CrashLoopBackOff, exit 1: panic: "
                       "DATABASE_URL unset\nNext: `/deploy rollback default/web`");
     CHECK_STR(r.error, "deployment \"web\" exceeded its progress deadline");
@@ -1412,7 +1660,7 @@ TEST(deploy_failure_says_why)
     add("GET", "/replicasets?", 200, NEW_RS_PAGE);
     add("GET", "/pods?", 403,
         "{\"kind\":\"Status\",\"message\":\"pods is forbidden: cannot list\",\"code\":403}");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), -1);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), -1);
     CHECK(strstr(r.text, "\n(the new pods could not be read: cannot list pods: pods is "
                          "forbidden: cannot list (HTTP 403))\nNext: deploy-api rollback "
                          "default/web") != NULL);
@@ -1424,12 +1672,12 @@ TEST(deploy_success_records_live_time)
     struct kube_cfg k;
     struct kube_result r;
     char d2[4096], w[8192];
-    struct kube_ui ui = {0, NULL, NULL, 0};
+    struct kube_ui ui = {0, NULL, NULL, 0, NULL, NULL};
     fake_setup(&k);
     k.ui = &ui;
     script_deploy(d2, w, NULL);
     add("PATCH", "/deployments/web", 200, d2);
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     /* only while generation 2 is still the one that went live */
     const char *want =
         "[{\"op\":\"test\",\"path\":\"/metadata/generation\",\"value\":2},{\"op\":"
@@ -1444,7 +1692,7 @@ TEST(deploy_success_records_live_time)
     k.ui = &ui;
     script_deploy(d2, w, NULL);
     add("PATCH", "/deployments/web", 422, "{\"kind\":\"Status\",\"code\":422}");
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(r.ok, 1);
     fake_teardown();
 }
@@ -1457,7 +1705,7 @@ TEST(progress_due_once)
     struct kube_result r;
     char d0[4096], d1[4096], d2[4096], w[8192];
     static char marks[8192];
-    struct kube_ui ui = {1, record_progress, NULL, 5};
+    struct kube_ui ui = {1, record_progress, NULL, 5, NULL, NULL};
     fake_setup(&k);
     k.ui = &ui;
     prog_calls = prog_due = 0;
@@ -1477,7 +1725,7 @@ TEST(progress_due_once)
     add("GET", "/deployments/web", 200, d1);       /* re-read: the due call */
     add("WATCH", "&timeoutSeconds=55", 200, w);
     add("PATCH", "/deployments/web", 200, d2); /* the live-at record */
-    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", &actor, &r), 0);
+    CHECK_EQ(kube_deploy(&k, "default", "web", "1.4", NULL, &actor, &r), 0);
     CHECK_EQ(prog_calls, 2); /* the first line, then the due call with the same line */
     CHECK_EQ(prog_due, 1);
     fake_teardown();
@@ -1585,6 +1833,12 @@ int main(void)
     RUN(deploy_deleted_while_followed);
     RUN(deploy_watch_expired_then_poll);
     RUN(deploy_timeout_and_failure);
+    RUN(deploy_admission_pinned);
+    RUN(deploy_replaced);
+    RUN(deploy_already_set_and_paused);
+    RUN(rollout_timeout_derived);
+    RUN(deploy_announce);
+    RUN(deploy_init_containers_at_the_limit);
     RUN(status_and_history_flows);
     RUN(rollback_flow);
     RUN(deploy_failure_says_why);

@@ -225,9 +225,11 @@ TEST(ack_messages)
     snprintf(V.target, sizeof V.target, "prod/api");
     ack(&A, &in, &cmd, &V);
     CHECK_EQ(V.outcome, OUT_ACCEPTED);
-    CHECK_EQ(V.in_channel, 1);
-    CHECK_STR(V.image, "reg.example/api:1.4");
-    CHECK(strstr(V.message, "<@U1> is deploying `api` version `1.4` to `prod`") != NULL);
+    /* ephemeral until the job has read the deployment (issue 14); the image
+     * is known only then (the job's result line carries it) */
+    CHECK_EQ(V.in_channel, 0);
+    CHECK_STR(V.image, "");
+    CHECK_STR(V.message, "checking `prod/api`\xe2\x80\xa6");
     CHECK_EQ(cmd_parse("status api", "default", &cmd, err, sizeof err), 0);
     verdict_init(&V);
     V.command = "status";

@@ -523,6 +523,44 @@ TEST(cmd_deploy)
     CHECK_STR(C.name, "deploy");
 }
 
+/* -c NAME / --container NAME / --container=NAME choose the container. */
+TEST(cmd_container)
+{
+    static const char *const ok[] = {"shop 1.4 -c app",
+                                     "shop -c app 1.4",
+                                     "shop 1.4 --container app",
+                                     "shop 1.4 --container=app",
+                                     "shop 1.4 -C app",
+                                     ("shop\xc2\xa0"
+                                      "1.4 -c\tapp")};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        CHECK_EQ(cmd(ok[i]), 0);
+        CHECK_EQ(C.verb, CMD_DEPLOY);
+        CHECK_STR(C.name, "shop");
+        CHECK_STR(C.version, "1.4");
+        CHECK_STR(C.container, "app");
+    }
+    CHECK_EQ(cmd("shop 1.4"), 0);
+    CHECK_STR(C.container, "");
+    CHECK(has(cmd_err("shop 1.4 -c"), "-c needs a container name"));
+    CHECK(has(cmd_err("shop 1.4 -c App"), "Not a valid container name"));
+    CHECK(has(cmd_err("shop 1.4 -c a_b"), "Not a valid container name"));
+    CHECK(has(cmd_err("shop 1.4 --container="), "Too many words")); /* not the option */
+    CHECK(has(cmd_err("shop 1.4 -c a b"), "Too many words"));
+    CHECK(has(cmd_err("shop -c a"), "Missing version"));
+    CHECK(has(cmd_err("status shop -c a"), "Too many words"));
+    /* a name at the limit (63) and one past it */
+    char t[128], n64[65];
+    memset(n64, 'a', 64);
+    n64[64] = 0;
+    snprintf(t, sizeof t, "shop 1.4 -c %.63s", n64);
+    CHECK_EQ(cmd(t), 0);
+    CHECK_EQ(strlen(C.container), 63);
+    snprintf(t, sizeof t, "shop 1.4 -c %s", n64);
+    CHECK(has(cmd_err(t), "Not a valid container name"));
+    CHECK(has(cmd_usage, "-c"));
+}
+
 TEST(cmd_other_verbs)
 {
     CHECK_EQ(cmd("status api"), 0);
@@ -811,6 +849,7 @@ int main(void)
     RUN(token);
     RUN(cmd_help);
     RUN(cmd_deploy);
+    RUN(cmd_container);
     RUN(cmd_other_verbs);
     RUN(cmd_bad_deploy);
     RUN(cmd_bounds);

@@ -726,6 +726,8 @@ class FakeKube(BaseServer):
         self._events = []  # (rv:int, ns, type, object snapshot)
         self._expire = []  # pending "event"/"http" answers for watches
         self._timers = []
+        self.admission = []  # issue 9: callables(deployment) -> deployment, on PATCH
+        self.fail_images = set()  # issue 9: templates running one of these fail
 
     # -- lifecycle / config --
 
@@ -1060,6 +1062,7 @@ class FakeKube(BaseServer):
             else:
                 new = strategic_merge(d, p)
             new = self._validate(d, new)
+            new = self._admit(new)  # issue 9: mutating admission webhooks
             if _canon(new) == _canon(d):
                 return 200, copy.deepcopy(d)
             spec_changed = _canon(new["spec"]) != _canon(d["spec"])
@@ -1292,7 +1295,7 @@ class FakeKube(BaseServer):
                             'ReplicaSet "%s" is progressing.' %
                             rs["metadata"]["name"], ts)]
             self._touch(key)
-            mode, delay = self.rollout_mode, self.rollout_delay
+            mode, delay = self._mode_for(d), self.rollout_delay  # issue 9: per image
         if mode == "ok":
             self._schedule(delay, self._finish, key, gen, rs)
         elif mode == "fail":
@@ -1647,3 +1650,47 @@ FakeKube._list_rs = _fk_list_rs
 FakeKube.pad_replicasets = _fk_pad_replicasets
 FakeKube.add_old_revisions = _fk_add_old_revisions
 _KubeHandler._route = _route_pods
+
+
+# ---- issue 9: mutating admission, per-image rollout modes, edits -------
+
+def _admit(self, new):
+    for hook in list(self.admission):
+        new = hook(copy.deepcopy(new)) or new
+    return new
+
+
+FakeKube._admit = _admit
+
+
+def pin_digests(digest):
+    """A mutating admission hook (digest pinning, as Kyverno or the sigstore
+    policy controller do): every container and init container image
+    without a digest gets "@" + digest appended. Use:
+    kube.admission.append(pin_digests("sha256:..."))."""
+    def hook(d):
+        spec = d["spec"]["template"]["spec"]
+        for c in spec.get("initContainers", []) + spec.get("containers", []):
+            if "@" not in c.get("image", ""):
+                c["image"] = c["image"] + "@" + digest
+        return d
+    return hook
+
+
+def _mode_for(self, d):
+    """rollout_mode, but "fail" for a template running one of fail_images."""
+    spec = d["spec"]["template"]["spec"]
+    imgs = {c.get("image") for c in spec.get("containers", [])}
+    return "fail" if imgs & self.fail_images else self.rollout_mode
+
+
+def edit(self, ns, name, fn):
+    """Change the stored deployment in place with fn(d) as a controller or
+    an operator's tool would (no generation bump, a MODIFIED event)."""
+    with self._lock:
+        fn(self._deployments[(ns, name)])
+        self._touch((ns, name))
+
+
+FakeKube._mode_for = _mode_for
+FakeKube.edit = edit
