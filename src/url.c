@@ -24,10 +24,9 @@ static int parse_port(const char *p, size_t n, char out[8])
     return 0;
 }
 
-int url_parse(const char *s, struct url *u, char *err, size_t errlen)
+/* Refuse spaces, control and non-ASCII bytes, and fragments. */
+static int url_bytes_ok(const char *s, char *err, size_t errlen)
 {
-    const char *p;
-    memset(u, 0, sizeof *u);
     for (const char *q = s; *q; q++) {
         unsigned char c = (unsigned char)*q;
         if (c <= 0x20 || c >= 0x7f) {
@@ -39,6 +38,66 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
             return -1;
         }
     }
+    return 0;
+}
+
+/* Split the authority p[0..alen) (no user info) into host and port (NULL
+ * when absent); an IPv6 literal's host is without its brackets. */
+static int url_authority(const char *p, size_t alen, const char **host, size_t *hlen,
+                         const char **port, size_t *plen, char *err, size_t errlen)
+{
+    *host = p;
+    *port = NULL;
+    *plen = 0;
+    if (alen > 0 && p[0] == '[') {
+        const char *rb = memchr(p, ']', alen);
+        if (!rb) {
+            snprintf(err, errlen, "URL has an unclosed [");
+            return -1;
+        }
+        *host = p + 1;
+        *hlen = (size_t)(rb - *host);
+        for (size_t i = 0; i < *hlen; i++)
+            if (!ascii_hex((unsigned char)(*host)[i]) && (*host)[i] != ':' && (*host)[i] != '.') {
+                snprintf(err, errlen, "URL has a bad IPv6 address");
+                return -1;
+            }
+        if (*hlen < 2 || !memchr(*host, ':', *hlen)) {
+            snprintf(err, errlen, "URL has a bad IPv6 address");
+            return -1;
+        }
+        const char *after = rb + 1;
+        size_t rest = alen - (size_t)(after - p);
+        if (rest > 0) {
+            if (after[0] != ':') {
+                snprintf(err, errlen, "URL has junk after ]");
+                return -1;
+            }
+            *port = after + 1;
+            *plen = rest - 1;
+        }
+    } else {
+        const char *colon = memchr(p, ':', alen);
+        *hlen = colon ? (size_t)(colon - p) : alen;
+        if (colon) {
+            *port = colon + 1;
+            *plen = alen - *hlen - 1;
+        }
+        for (size_t i = 0; i < *hlen; i++)
+            if (!ascii_alnum((unsigned char)(*host)[i]) && (*host)[i] != '-' && (*host)[i] != '.' &&
+                (*host)[i] != '_') {
+                snprintf(err, errlen, "URL host has a bad character");
+                return -1;
+            }
+    }
+    return 0;
+}
+
+int url_parse(const char *s, struct url *u, char *err, size_t errlen)
+{
+    const char *p;
+    memset(u, 0, sizeof *u);
+    if (url_bytes_ok(s, err, errlen) < 0) return -1;
     if (strncasecmp(s, "https://", 8) == 0) {
         u->https = 1;
         p = s + 8;
@@ -54,49 +113,9 @@ int url_parse(const char *s, struct url *u, char *err, size_t errlen)
         snprintf(err, errlen, "URL must not carry user info");
         return -1;
     }
-    const char *host = p, *port = NULL;
-    size_t hlen, plen = 0;
-    if (alen > 0 && p[0] == '[') {
-        const char *rb = memchr(p, ']', alen);
-        if (!rb) {
-            snprintf(err, errlen, "URL has an unclosed [");
-            return -1;
-        }
-        host = p + 1;
-        hlen = (size_t)(rb - host);
-        for (size_t i = 0; i < hlen; i++)
-            if (!ascii_hex((unsigned char)host[i]) && host[i] != ':' && host[i] != '.') {
-                snprintf(err, errlen, "URL has a bad IPv6 address");
-                return -1;
-            }
-        if (hlen < 2 || !memchr(host, ':', hlen)) {
-            snprintf(err, errlen, "URL has a bad IPv6 address");
-            return -1;
-        }
-        const char *after = rb + 1;
-        size_t rest = alen - (size_t)(after - p);
-        if (rest > 0) {
-            if (after[0] != ':') {
-                snprintf(err, errlen, "URL has junk after ]");
-                return -1;
-            }
-            port = after + 1;
-            plen = rest - 1;
-        }
-    } else {
-        const char *colon = memchr(p, ':', alen);
-        hlen = colon ? (size_t)(colon - p) : alen;
-        if (colon) {
-            port = colon + 1;
-            plen = alen - hlen - 1;
-        }
-        for (size_t i = 0; i < hlen; i++)
-            if (!ascii_alnum((unsigned char)host[i]) && host[i] != '-' && host[i] != '.' &&
-                host[i] != '_') {
-                snprintf(err, errlen, "URL host has a bad character");
-                return -1;
-            }
-    }
+    const char *host, *port;
+    size_t hlen = 0, plen;
+    if (url_authority(p, alen, &host, &hlen, &port, &plen, err, errlen) < 0) return -1;
     if (hlen == 0 || hlen >= sizeof u->host) {
         snprintf(err, errlen, hlen ? "URL host too long" : "URL has no host");
         return -1;
