@@ -464,6 +464,38 @@ int httpc_raw_pending(const struct httpc_stream *s)
     return s->tls && (br_ssl_engine_current_state(&s->tls->sc.eng) & BR_SSL_RECVAPP) != 0;
 }
 
+/* The response head; 1xx interim answers are skipped (at most 8), 101 is
+ * refused. 0, or -1 with err and the failure recorded. */
+static int read_final_head(struct httpc_stream *s, char *err, size_t errlen)
+{
+    for (int i = 0;; i++) {
+        if (read_head(s, "", err, errlen) < 0) return -1;
+        if (s->head.status >= 200) return 0;
+        if (s->head.status == 101 || i >= 8) {
+            snprintf(err, errlen, "unexpected HTTP %d", s->head.status);
+            return failed(HTTPC_UNSUPPORTED);
+        }
+    }
+}
+
+/* How the body of the answer to method is delimited, from its head. */
+static void body_start(struct httpc_stream *s, const char *method)
+{
+    if (strcmp(method, "HEAD") == 0 || s->head.status == 204 || s->head.status == 304) {
+        s->mode = BODY_NONE;
+        s->ended = 1;
+    } else if (s->head.chunked) {
+        s->mode = BODY_CHUNKED;
+        chunked_init(&s->ch);
+    } else if (s->head.content_length >= 0) {
+        s->mode = BODY_LENGTH;
+        s->left = (unsigned long long)s->head.content_length;
+        s->ended = s->left == 0;
+    } else {
+        s->mode = BODY_CLOSE;
+    }
+}
+
 struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, const struct url *u,
                                 const char *const *headers, const char *body, size_t body_len,
                                 int *status, char *err, size_t errlen)
@@ -510,29 +542,8 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
     free(req);
     req = NULL;
 
-    /* The response head; 1xx interim answers are skipped. */
-    for (int i = 0;; i++) {
-        if (read_head(s, "", err, errlen) < 0) goto fail;
-        if (s->head.status >= 200) break;
-        if (s->head.status == 101 || i >= 8) {
-            snprintf(err, errlen, "unexpected HTTP %d", s->head.status);
-            failed(HTTPC_UNSUPPORTED);
-            goto fail;
-        }
-    }
-    if (strcmp(method, "HEAD") == 0 || s->head.status == 204 || s->head.status == 304) {
-        s->mode = BODY_NONE;
-        s->ended = 1;
-    } else if (s->head.chunked) {
-        s->mode = BODY_CHUNKED;
-        chunked_init(&s->ch);
-    } else if (s->head.content_length >= 0) {
-        s->mode = BODY_LENGTH;
-        s->left = (unsigned long long)s->head.content_length;
-        s->ended = s->left == 0;
-    } else {
-        s->mode = BODY_CLOSE;
-    }
+    if (read_final_head(s, err, errlen) < 0) goto fail;
+    body_start(s, method);
     *status = s->head.status;
     return s;
 bad_request:
