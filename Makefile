@@ -71,7 +71,7 @@ FUZZ_BINS  = $(FUZZ_SRCS:test/fuzz/%.c=$(BUILD)/fuzzers/%)
 BEARSSL_MUSL = $(BUILD)/bearssl-musl/libbearssl.a
 BEARSSL_HOST = $(BUILD)/bearssl-host/libbearssl.a
 
-.PHONY: all arm64 e2e-arm64 push deps test unit fuzz-short fuzz e2e demo bench image format format-check \
+.PHONY: FORCE all arm64 e2e-arm64 push deps test unit fuzz-short fuzz e2e demo bench image format format-check \
         manifests clean valgrind-build valgrind
 .DELETE_ON_ERROR:
 
@@ -96,6 +96,16 @@ $(BEARSSL_ARM64): | $(BEARSSL_SRC)/inc/bearssl.h
 $(BEARSSL_HOST): | $(BEARSSL_SRC)/inc/bearssl.h
 	@echo "  BEARSSL (host) $@"
 	@sh third_party/bearssl/build.sh $(BEARSSL_SRC) $(dir $@) $(HOST_CC) "-O2 -g"
+
+# The version is compiled into main.c and metrics.c (build_info): rebuild
+# them when it changes (a commit, a dirty tree), not only when they do.
+VERSION_STAMP = $(BUILD)/version.stamp
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+FORCE:
+VERSIONED = main metrics
+$(foreach d,musl host fuzz glibc arm64/obj,$(foreach m,$(VERSIONED),$(BUILD)/$(d)/$(m).o)): $(VERSION_STAMP)
 
 $(BUILD)/musl/%.o: src/%.c $(HDRS) | $(BEARSSL_SRC)/inc/bearssl.h
 	@mkdir -p $(dir $@)

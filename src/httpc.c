@@ -1,7 +1,10 @@
-/* HTTP/1.1 client: URL and NO_PROXY rules, response head and chunked
- * parsers, connections with deadlines, CONNECT tunnels. */
+/* HTTP/1.1 client: connections with deadlines, CONNECT tunnels, TLS,
+ * requests and streamed responses. */
 #include "httpc.h"
 
+#include "ascii.h"
+#include "chunked.h"
+#include "httphead.h"
 #include "limits.h"
 #include "loop.h"
 
@@ -18,461 +21,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
-static int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int is_alnum(int c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_hex(int c)
-{
-    return is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'f');
-}
-
-static int eq_nocase(const char *a, size_t an, const char *b)
-{
-    size_t bn = strlen(b);
-    if (an != bn) return 0;
-    for (size_t i = 0; i < an; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i])) return 0;
-    return 1;
-}
-
-/* ---- URL ---- */
-
-static int parse_port(const char *p, size_t n, char out[8])
-{
-    unsigned long v = 0;
-    if (n == 0 || n > 5) return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)p[i])) return -1;
-        v = v * 10 + (unsigned long)(p[i] - '0');
-    }
-    if (v == 0 || v > 65535) return -1;
-    snprintf(out, 8, "%lu", v);
-    return 0;
-}
-
-int url_parse(const char *s, struct url *u, char *err, size_t errlen)
-{
-    const char *p;
-    memset(u, 0, sizeof *u);
-    for (const char *q = s; *q; q++) {
-        unsigned char c = (unsigned char)*q;
-        if (c <= 0x20 || c >= 0x7f) {
-            snprintf(err, errlen, "URL has a space, control or non-ASCII byte");
-            return -1;
-        }
-        if (c == '#') {
-            snprintf(err, errlen, "URL has a fragment");
-            return -1;
-        }
-    }
-    if (strncasecmp(s, "https://", 8) == 0) {
-        u->https = 1;
-        p = s + 8;
-    } else if (strncasecmp(s, "http://", 7) == 0) {
-        p = s + 7;
-    } else {
-        snprintf(err, errlen, "URL must start with http:// or https://");
-        return -1;
-    }
-    size_t alen = strcspn(p, "/?");
-    const char *path = p + alen;
-    if (memchr(p, '@', alen)) {
-        snprintf(err, errlen, "URL must not carry user info");
-        return -1;
-    }
-    const char *host = p, *port = NULL;
-    size_t hlen, plen = 0;
-    if (alen > 0 && p[0] == '[') {
-        const char *rb = memchr(p, ']', alen);
-        if (!rb) {
-            snprintf(err, errlen, "URL has an unclosed [");
-            return -1;
-        }
-        host = p + 1;
-        hlen = (size_t)(rb - host);
-        for (size_t i = 0; i < hlen; i++)
-            if (!is_hex((unsigned char)host[i]) && host[i] != ':' && host[i] != '.') {
-                snprintf(err, errlen, "URL has a bad IPv6 address");
-                return -1;
-            }
-        if (hlen < 2 || !memchr(host, ':', hlen)) {
-            snprintf(err, errlen, "URL has a bad IPv6 address");
-            return -1;
-        }
-        const char *after = rb + 1;
-        size_t rest = alen - (size_t)(after - p);
-        if (rest > 0) {
-            if (after[0] != ':') {
-                snprintf(err, errlen, "URL has junk after ]");
-                return -1;
-            }
-            port = after + 1;
-            plen = rest - 1;
-        }
-    } else {
-        const char *colon = memchr(p, ':', alen);
-        hlen = colon ? (size_t)(colon - p) : alen;
-        if (colon) {
-            port = colon + 1;
-            plen = alen - hlen - 1;
-        }
-        for (size_t i = 0; i < hlen; i++)
-            if (!is_alnum((unsigned char)host[i]) && host[i] != '-' && host[i] != '.' &&
-                host[i] != '_') {
-                snprintf(err, errlen, "URL host has a bad character");
-                return -1;
-            }
-    }
-    if (hlen == 0 || hlen >= sizeof u->host) {
-        snprintf(err, errlen, hlen ? "URL host too long" : "URL has no host");
-        return -1;
-    }
-    memcpy(u->host, host, hlen);
-    if (port) {
-        if (parse_port(port, plen, u->port) < 0) {
-            snprintf(err, errlen, "URL has a bad port");
-            return -1;
-        }
-    } else {
-        strcpy(u->port, u->https ? "443" : "80");
-    }
-    size_t pl = strlen(path);
-    if (pl + (path[0] == '/' ? 0 : 1) >= sizeof u->path) {
-        snprintf(err, errlen, "URL path too long");
-        return -1;
-    }
-    if (path[0] == '/') {
-        memcpy(u->path, path, pl + 1);
-    } else { /* "" or "?query" */
-        u->path[0] = '/';
-        memcpy(u->path + 1, path, pl + 1);
-    }
-    return 0;
-}
-
-/* ---- NO_PROXY ---- */
-
-/* host[0..n) as an address: family and bytes, or 0. */
-static int parse_ip(const char *s, size_t n, unsigned char out[16])
-{
-    char b[64];
-    if (n == 0 || n >= sizeof b) return 0;
-    if (s[0] == '[' && s[n - 1] == ']') {
-        s++;
-        n -= 2;
-    }
-    memcpy(b, s, n);
-    b[n] = 0;
-    if (inet_pton(AF_INET, b, out) == 1) return AF_INET;
-    if (inet_pton(AF_INET6, b, out) == 1) return AF_INET6;
-    return 0;
-}
-
-/* Drop a ":port" suffix (not from a bare IPv6 address). */
-static size_t strip_port(const char *s, size_t n)
-{
-    if (n > 0 && s[0] == '[') {
-        const char *rb = memchr(s, ']', n);
-        return rb ? (size_t)(rb - s) + 1 : n;
-    }
-    const char *c = memchr(s, ':', n);
-    if (c && !memchr(c + 1, ':', n - (size_t)(c - s) - 1)) return (size_t)(c - s);
-    return n;
-}
-
-static int entry_match(const char *host, size_t hn, int hfam, const unsigned char *hip,
-                       const char *e, size_t en)
-{
-    if (en == 1 && e[0] == '*') return 1;
-    const char *slash = memchr(e, '/', en);
-    if (slash) { /* CIDR */
-        unsigned char net[16];
-        int fam = parse_ip(e, (size_t)(slash - e), net);
-        unsigned long bits = 0;
-        size_t bn = en - (size_t)(slash - e) - 1;
-        if (!fam || fam != hfam || bn == 0 || bn > 3) return 0;
-        for (size_t i = 0; i < bn; i++) {
-            if (!is_digit((unsigned char)slash[1 + i])) return 0;
-            bits = bits * 10 + (unsigned long)(slash[1 + i] - '0');
-        }
-        if (bits > (fam == AF_INET ? 32u : 128u)) return 0;
-        for (unsigned long i = 0; i < bits; i++) {
-            unsigned char m = (unsigned char)(0x80 >> (i % 8));
-            if ((net[i / 8] & m) != (hip[i / 8] & m)) return 0;
-        }
-        return 1;
-    }
-    en = strip_port(e, en);
-    unsigned char eip[16];
-    int efam = parse_ip(e, en, eip);
-    if (efam || hfam) return efam == hfam && memcmp(eip, hip, efam == AF_INET ? 4 : 16) == 0;
-    if (en > 0 && e[0] == '.') {
-        e++;
-        en--;
-    }
-    if (en == 0) return 0;
-    if (hn == en) return strncasecmp(host, e, en) == 0;
-    return hn > en && host[hn - en - 1] == '.' && strncasecmp(host + hn - en, e, en) == 0;
-}
-
-int httpc_no_proxy_match(const char *host, const char *no_proxy)
-{
-    if (!host || !no_proxy) return 0;
-    size_t hn = strip_port(host, strlen(host));
-    if (hn > 0 && host[hn - 1] == '.') /* "example.com." */
-        hn--;
-    unsigned char hip[16] = {0};
-    int hfam = parse_ip(host, hn, hip);
-    if (hfam && host[0] == '[') {
-        host++;
-        hn -= 2;
-    }
-    const char *p = no_proxy;
-    while (*p) {
-        while (*p == ',' || *p == ' ' || *p == '\t') p++;
-        size_t en = strcspn(p, ", \t");
-        if (en > 0 && entry_match(host, hn, hfam, hip, p, en)) return 1;
-        p += en;
-    }
-    return 0;
-}
-
-/* ---- Chunked decoder ---- */
-
-enum {
-    CH_SIZE,
-    CH_EXT,
-    CH_SIZE_LF,
-    CH_DATA,
-    CH_DATA_CR,
-    CH_DATA_LF,
-    CH_TRAILER_BOL,
-    CH_TRAILER,
-    CH_TRAILER_LF,
-    CH_FINAL_LF,
-    CH_DONE,
-    CH_ERR
-};
-
-void httpc_chunked_init(struct httpc_chunked *c)
-{
-    memset(c, 0, sizeof *c);
-}
-
-int httpc_chunked_done(const struct httpc_chunked *c)
-{
-    return c->state == CH_DONE;
-}
-
-long httpc_chunked_decode(struct httpc_chunked *c, char *buf, size_t n, size_t *used)
-{
-    size_t i = 0, o = 0;
-    *used = 0;
-    while (i < n && c->state != CH_DONE) {
-        unsigned char ch = (unsigned char)buf[i];
-        switch (c->state) {
-        case CH_SIZE:
-            if (is_hex(ch)) {
-                if (c->digits >= 15) /* > 2^60: nobody sends that */
-                    goto bad;
-                unsigned v = is_digit(ch) ? (unsigned)(ch - '0') : (unsigned)(lower(ch) - 'a' + 10);
-                c->left = c->left * 16 + v;
-                c->digits++;
-            } else if (c->digits == 0) {
-                goto bad;
-            } else if (ch == '\r') {
-                c->state = CH_SIZE_LF;
-            } else if (ch == ';' || ch == ' ' || ch == '\t') {
-                c->state = CH_EXT;
-            } else {
-                goto bad;
-            }
-            if (++c->line > HTTPC_MAX_CHUNK_LINE) goto bad;
-            i++;
-            break;
-        case CH_EXT:
-            if (ch == '\r')
-                c->state = CH_SIZE_LF;
-            else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                goto bad;
-            if (++c->line > HTTPC_MAX_CHUNK_LINE) goto bad;
-            i++;
-            break;
-        case CH_SIZE_LF:
-            if (ch != '\n') goto bad;
-            i++;
-            c->line = 0;
-            c->digits = 0;
-            c->state = c->left ? CH_DATA : CH_TRAILER_BOL;
-            break;
-        case CH_DATA: {
-            size_t m = n - i;
-            if ((unsigned long long)m > c->left) m = (size_t)c->left;
-            memmove(buf + o, buf + i, m);
-            o += m;
-            i += m;
-            c->left -= m;
-            if (c->left == 0) c->state = CH_DATA_CR;
-            break;
-        }
-        case CH_DATA_CR:
-            if (ch != '\r') goto bad;
-            i++;
-            c->state = CH_DATA_LF;
-            break;
-        case CH_DATA_LF:
-            if (ch != '\n') goto bad;
-            i++;
-            c->state = CH_SIZE;
-            break;
-        case CH_TRAILER_BOL:
-            i++;
-            if (ch == '\r') {
-                c->state = CH_FINAL_LF;
-                break;
-            }
-            if (ch < 0x20 || ch == 0x7f || ch == ' ' || ch == ':') goto bad;
-            c->state = CH_TRAILER;
-            if (++c->line > HTTPC_MAX_TRAILERS) goto bad;
-            break;
-        case CH_TRAILER:
-            i++;
-            if (ch == '\r')
-                c->state = CH_TRAILER_LF;
-            else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                goto bad;
-            if (++c->line > HTTPC_MAX_TRAILERS) goto bad;
-            break;
-        case CH_TRAILER_LF:
-            if (ch != '\n') goto bad;
-            i++;
-            c->state = CH_TRAILER_BOL;
-            break;
-        case CH_FINAL_LF:
-            if (ch != '\n') goto bad;
-            i++;
-            c->state = CH_DONE;
-            break;
-        default:
-            goto bad;
-        }
-    }
-    *used = i;
-    return (long)o;
-bad:
-    c->state = CH_ERR;
-    return -1;
-}
-
-/* ---- Response head ---- */
-
-static int is_tchar(int c)
-{
-    return is_alnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/* Trim spaces and tabs around s[0..n). */
-static void trim(const char **s, size_t *n)
-{
-    while (*n > 0 && (**s == ' ' || **s == '\t')) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t')) (*n)--;
-}
-
-static int header(struct httpc_head *h, const char *name, size_t nn, const char *v, size_t vn,
-                  int *seen_te)
-{
-    if (eq_nocase(name, nn, "content-length")) {
-        long long x = 0;
-        if (vn == 0 || vn > 15) return -1;
-        for (size_t i = 0; i < vn; i++) {
-            if (!is_digit((unsigned char)v[i])) return -1;
-            x = x * 10 + (v[i] - '0');
-        }
-        if (h->content_length >= 0 && h->content_length != x) return -1;
-        h->content_length = x;
-    } else if (eq_nocase(name, nn, "transfer-encoding")) {
-        if (*seen_te || !eq_nocase(v, vn, "chunked")) return -1;
-        *seen_te = 1;
-        h->chunked = 1;
-    } else if (eq_nocase(name, nn, "retry-after")) {
-        long x = 0;
-        int ok = vn > 0 && vn <= 9;
-        for (size_t i = 0; ok && i < vn; i++) {
-            if (!is_digit((unsigned char)v[i]))
-                ok = 0;
-            else
-                x = x * 10 + (v[i] - '0');
-        }
-        h->retry_after = ok ? x : -1;
-    } else if (eq_nocase(name, nn, "content-type")) {
-        size_t k = vn < sizeof h->content_type - 1 ? vn : sizeof h->content_type - 1;
-        memcpy(h->content_type, v, k);
-        h->content_type[k] = 0;
-    }
-    return 0;
-}
-
-long httpc_parse_head(const char *buf, size_t n, struct httpc_head *h)
-{
-    size_t i = 0, lim = n < HTTPC_MAX_HEAD ? n : HTTPC_MAX_HEAD;
-    int line = 0, seen_te = 0;
-    memset(h, 0, sizeof *h);
-    h->content_length = -1;
-    h->retry_after = -1;
-    for (;;) {
-        /* Find the end of this line. */
-        size_t s = i;
-        while (i < lim && buf[i] != '\n') i++;
-        if (i >= lim) return n >= HTTPC_MAX_HEAD ? -1 : 0;
-        if (i == s || buf[i - 1] != '\r') return -1; /* bare LF */
-        const char *l = buf + s;
-        size_t ln = i - s - 1;
-        i++;
-        for (size_t k = 0; k < ln; k++) {
-            unsigned char c = (unsigned char)l[k];
-            if ((c < 0x20 && c != '\t') || c == 0x7f) return -1;
-        }
-        if (line++ == 0) {
-            /* HTTP/1.x SP 3DIGIT [SP reason] */
-            if (ln < 12 || memcmp(l, "HTTP/1.", 7) != 0 || (l[7] != '0' && l[7] != '1') ||
-                l[8] != ' ' || !is_digit((unsigned char)l[9]) || !is_digit((unsigned char)l[10]) ||
-                !is_digit((unsigned char)l[11]) || (ln > 12 && l[12] != ' '))
-                return -1;
-            h->status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
-            if (h->status < 100 || h->status > 599) return -1;
-            continue;
-        }
-        if (ln == 0) break;
-        if (l[0] == ' ' || l[0] == '\t') return -1; /* obsolete line folding */
-        const char *colon = memchr(l, ':', ln);
-        if (!colon || colon == l) return -1;
-        size_t nn = (size_t)(colon - l);
-        for (size_t k = 0; k < nn; k++)
-            if (!is_tchar((unsigned char)l[k])) return -1;
-        const char *v = colon + 1;
-        size_t vn = ln - nn - 1;
-        trim(&v, &vn);
-        if (header(h, l, nn, v, vn, &seen_te) < 0) return -1;
-    }
-    if (h->chunked && h->content_length >= 0) return -1;
-    return (long)i;
-}
 
 /* ---- Connections ---- */
 
@@ -618,11 +166,11 @@ struct httpc_stream {
     int fd;
     struct tls_conn *tls;
     int timeout_s;
-    struct httpc_head head;
+    struct httphead head;
     int mode; /* BODY_* */
     int ended;
     unsigned long long left;
-    struct httpc_chunked ch;
+    struct chunked ch;
     size_t pos, len; /* raw bytes in[pos..len) not consumed yet */
     char in[HTTPC_MAX_HEAD];
     char *lbuf; /* httpc_read_line: decoded body bytes lbuf[lpos..llen) */
@@ -688,7 +236,7 @@ static int conn_write(struct httpc_stream *s, const void *buf, size_t n, char *e
 static int read_head(struct httpc_stream *s, const char *who, char *err, size_t errlen)
 {
     for (;;) {
-        long h = httpc_parse_head(s->in + s->pos, s->len - s->pos, &s->head);
+        long h = httphead_parse(s->in + s->pos, s->len - s->pos, &s->head);
         if (h > 0) {
             s->pos += (size_t)h;
             return 0;
@@ -729,7 +277,7 @@ static int valid_token(const char *m)
 {
     if (!m || !*m) return 0;
     for (; *m; m++)
-        if (!is_tchar((unsigned char)*m)) return 0;
+        if (!ascii_tchar((unsigned char)*m)) return 0;
     return 1;
 }
 
@@ -861,7 +409,7 @@ static struct httpc_stream *stream_connect(const struct httpc_opts *o, const str
 
 static int uses_proxy(const struct httpc_opts *o, const struct url *u)
 {
-    return o->proxy && *o->proxy && !httpc_no_proxy_match(u->host, o->no_proxy);
+    return o->proxy && *o->proxy && !url_no_proxy_match(u->host, o->no_proxy);
 }
 
 int httpc_dial(const struct httpc_opts *o, const struct url *u, char *err, size_t errlen)
@@ -916,6 +464,38 @@ int httpc_raw_pending(const struct httpc_stream *s)
     return s->tls && (br_ssl_engine_current_state(&s->tls->sc.eng) & BR_SSL_RECVAPP) != 0;
 }
 
+/* The response head; 1xx interim answers are skipped (at most 8), 101 is
+ * refused. 0, or -1 with err and the failure recorded. */
+static int read_final_head(struct httpc_stream *s, char *err, size_t errlen)
+{
+    for (int i = 0;; i++) {
+        if (read_head(s, "", err, errlen) < 0) return -1;
+        if (s->head.status >= 200) return 0;
+        if (s->head.status == 101 || i >= 8) {
+            snprintf(err, errlen, "unexpected HTTP %d", s->head.status);
+            return failed(HTTPC_UNSUPPORTED);
+        }
+    }
+}
+
+/* How the body of the answer to method is delimited, from its head. */
+static void body_start(struct httpc_stream *s, const char *method)
+{
+    if (strcmp(method, "HEAD") == 0 || s->head.status == 204 || s->head.status == 304) {
+        s->mode = BODY_NONE;
+        s->ended = 1;
+    } else if (s->head.chunked) {
+        s->mode = BODY_CHUNKED;
+        chunked_init(&s->ch);
+    } else if (s->head.content_length >= 0) {
+        s->mode = BODY_LENGTH;
+        s->left = (unsigned long long)s->head.content_length;
+        s->ended = s->left == 0;
+    } else {
+        s->mode = BODY_CLOSE;
+    }
+}
+
 struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, const struct url *u,
                                 const char *const *headers, const char *body, size_t body_len,
                                 int *status, char *err, size_t errlen)
@@ -962,29 +542,8 @@ struct httpc_stream *httpc_open(const struct httpc_opts *o, const char *method, 
     free(req);
     req = NULL;
 
-    /* The response head; 1xx interim answers are skipped. */
-    for (int i = 0;; i++) {
-        if (read_head(s, "", err, errlen) < 0) goto fail;
-        if (s->head.status >= 200) break;
-        if (s->head.status == 101 || i >= 8) {
-            snprintf(err, errlen, "unexpected HTTP %d", s->head.status);
-            failed(HTTPC_UNSUPPORTED);
-            goto fail;
-        }
-    }
-    if (strcmp(method, "HEAD") == 0 || s->head.status == 204 || s->head.status == 304) {
-        s->mode = BODY_NONE;
-        s->ended = 1;
-    } else if (s->head.chunked) {
-        s->mode = BODY_CHUNKED;
-        httpc_chunked_init(&s->ch);
-    } else if (s->head.content_length >= 0) {
-        s->mode = BODY_LENGTH;
-        s->left = (unsigned long long)s->head.content_length;
-        s->ended = s->left == 0;
-    } else {
-        s->mode = BODY_CLOSE;
-    }
+    if (read_final_head(s, err, errlen) < 0) goto fail;
+    body_start(s, method);
     *status = s->head.status;
     return s;
 bad_request:
@@ -1021,14 +580,14 @@ static long body_read(struct httpc_stream *s, char *out, size_t cap, char *err, 
         size_t avail = s->len - s->pos;
         if (s->mode == BODY_CHUNKED) {
             size_t used, n = avail < cap ? avail : cap;
-            long d = httpc_chunked_decode(&s->ch, s->in + s->pos, n, &used);
+            long d = chunked_decode(&s->ch, s->in + s->pos, n, &used);
             if (d < 0) {
                 snprintf(err, errlen, "malformed chunked response");
                 return failed(HTTPC_PROTOCOL);
             }
             memcpy(out, s->in + s->pos, (size_t)d);
             s->pos += used;
-            if (httpc_chunked_done(&s->ch)) {
+            if (chunked_done(&s->ch)) {
                 s->ended = 1;
                 s->pos = s->len; /* anything after the body is ignored */
             }

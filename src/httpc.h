@@ -1,25 +1,14 @@
 /* HTTP/1.1 client over TCP or TLS, for forked children: blocking with
- * deadlines, may allocate. Optional HTTPS_PROXY (CONNECT) and NO_PROXY. The
- * parsers (URL, response head, chunked) are pure functions over bytes. */
+ * deadlines, may allocate. Optional HTTPS_PROXY (CONNECT) and NO_PROXY
+ * (url_no_proxy_match). The pure parsers it uses live beside it: url.h,
+ * httphead.h (response head), chunked.h (chunked body). */
 #ifndef HTTPC_H
 #define HTTPC_H
 
 #include <stddef.h>
 
 #include "tls.h"
-
-/* An http:// or https:// URL. path includes the query, "/" when empty; an
- * IPv6 literal host is stored without its brackets. */
-struct url {
-    int https;
-    char host[256];
-    char port[8];
-    char path[2048];
-};
-
-/* Parse s; default ports 80/443. Refuses other schemes, userinfo, fragments,
- * spaces, control and non-ASCII bytes, empty hosts, bad ports. 0 or -1. */
-int url_parse(const char *s, struct url *u, char *err, size_t errlen);
+#include "url.h"
 
 struct httpc_opts {
     const struct tls_anchors *anchors;
@@ -125,49 +114,5 @@ int httpc_raw_write(struct httpc_stream *s, const void *buf, size_t n, char *err
  * waiting on it (already decrypted by TLS): poll would not show those. */
 int httpc_raw_fd(const struct httpc_stream *s);
 int httpc_raw_pending(const struct httpc_stream *s);
-
-/* 1 when host is excluded from proxying by no_proxy: a comma (or space)
- * separated list of "example.com" (the domain and its subdomains),
- * ".example.com" (the same), "*", IP addresses and CIDR blocks
- * ("10.0.0.0/8", "fd00::/8"); case-insensitive; ports are ignored. */
-int httpc_no_proxy_match(const char *host, const char *no_proxy);
-
-/* ---- Pure pieces (tests, fuzzers) ---- */
-
-#define HTTPC_MAX_CHUNK_LINE 4096 /* chunk-size line with extensions */
-#define HTTPC_MAX_TRAILERS 8192   /* all trailer lines together */
-
-/* Incremental chunked-body decoder; zero it (or httpc_chunked_init) to start. */
-struct httpc_chunked {
-    int state;
-    unsigned long long left; /* data bytes left in the current chunk */
-    size_t line;             /* bytes of the current size line, or of all trailers */
-    int digits;
-};
-
-void httpc_chunked_init(struct httpc_chunked *c);
-/* Decode buf[0..n) in place: the data bytes are moved to the front of buf and
- * their count returned; -1 on malformed input. *used is how many input bytes
- * were consumed: all of them, unless the body ended (httpc_chunked_done) and
- * bytes follow it. */
-long httpc_chunked_decode(struct httpc_chunked *c, char *buf, size_t n, size_t *used);
-/* 1 once the last chunk and the trailers have been consumed. */
-int httpc_chunked_done(const struct httpc_chunked *c);
-
-/* A parsed response head. */
-struct httpc_head {
-    int status;
-    int chunked;              /* Transfer-Encoding: chunked */
-    long long content_length; /* -1 when absent */
-    long retry_after;         /* seconds, -1 when absent or an HTTP-date */
-    char content_type[128];   /* "" when absent; cut to fit */
-};
-
-/* Parse a response head at buf[0..n): "HTTP/1.x NNN reason" CRLF, header
- * lines, empty line. Returns the head's length when complete, 0 when more
- * bytes are needed (n < HTTPC_MAX_HEAD), -1 when malformed or larger than
- * HTTPC_MAX_HEAD. Refuses conflicting Content-Length, Content-Length with
- * Transfer-Encoding, any transfer coding but chunked, obsolete line folding. */
-long httpc_parse_head(const char *buf, size_t n, struct httpc_head *h);
 
 #endif

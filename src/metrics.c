@@ -31,8 +31,8 @@ const char *job_result_str(enum job_result r)
     return r < JOB_RESULT_N ? job_names[r] : "unknown";
 }
 
-static const char *const rollout_names[ROLLOUT_R_N] = {"none", "done", "failed", "timeout",
-                                                       "unknown"};
+static const char *const rollout_names[ROLLOUT_R_N] = {"none",    "done",    "failed",
+                                                       "timeout", "unknown", "replaced"};
 
 const char *rollout_result_str(enum rollout_result r)
 {

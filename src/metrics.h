@@ -27,11 +27,12 @@ enum job_result { JOB_OK, JOB_FAILED, JOB_KILLED, JOB_CRASHED, JOB_RESULT_N };
 
 /* How a rollout that a job followed ended (deploy, rollback, restart). */
 enum rollout_result {
-    ROLLOUT_R_NONE,    /* no rollout was followed (lookups, refusals before the change) */
-    ROLLOUT_R_DONE,    /* complete: all replicas updated and available */
-    ROLLOUT_R_FAILED,  /* ProgressDeadlineExceeded, or the deployment vanished */
-    ROLLOUT_R_TIMEOUT, /* still rolling out at ROLLOUT_TIMEOUT */
-    ROLLOUT_R_UNKNOWN, /* the change went in but the rollout could not be followed */
+    ROLLOUT_R_NONE,     /* no rollout was followed (lookups, refusals before the change) */
+    ROLLOUT_R_DONE,     /* complete: all replicas updated and available */
+    ROLLOUT_R_FAILED,   /* ProgressDeadlineExceeded, or the deployment vanished */
+    ROLLOUT_R_TIMEOUT,  /* still rolling out at ROLLOUT_TIMEOUT */
+    ROLLOUT_R_UNKNOWN,  /* the change went in but the rollout could not be followed */
+    ROLLOUT_R_REPLACED, /* a later change replaced the template before it rolled out */
     ROLLOUT_R_N
 };
 

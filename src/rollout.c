@@ -229,10 +229,11 @@ int rollout_report(struct kapi_job *j, const struct rollout *f, struct kube_resu
         snprintf(rev, sizeof rev, " (revision %ld)", f->rev);
         snprintf(now, sizeof now, ", now revision %ld", f->rev);
     }
-    res->rollout = f->st == ROLLOUT_DONE      ? ROLLOUT_R_DONE
-                   : f->st == ROLLOUT_WAITING ? ROLLOUT_R_TIMEOUT
-                   : f->st == ROLLOUT_FAILED  ? ROLLOUT_R_FAILED
-                                              : ROLLOUT_R_UNKNOWN;
+    res->rollout = f->st == ROLLOUT_DONE       ? ROLLOUT_R_DONE
+                   : f->st == ROLLOUT_WAITING  ? ROLLOUT_R_TIMEOUT
+                   : f->st == ROLLOUT_FAILED   ? ROLLOUT_R_FAILED
+                   : f->st == ROLLOUT_REPLACED ? ROLLOUT_R_REPLACED
+                                               : ROLLOUT_R_UNKNOWN;
     if (f->st == ROLLOUT_DONE) {
         res->ok = 1;
         res->outcome = KUBE_DONE;

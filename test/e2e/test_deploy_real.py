@@ -11,7 +11,7 @@ import tempfile
 import time
 from urllib.parse import urlsplit
 
-from lib import BIN, Server, Stack, change_patches, wait_until
+from lib import BIN, Server, Stack, change_patches, metrics_of, wait_until
 from standins.kube import CHANGE_CAUSE, FakeKube, pin_digests
 from test_kube_e2e import run as run_on, stable
 
@@ -208,6 +208,8 @@ def test_already_set_with_a_failed_rollout_is_a_failure():
 
 
 def test_template_replaced_mid_rollout_is_never_success():
+    key = 'deploy_api_rollouts_total{result="replaced"}'
+    before = metrics_of(st.server)[key]
     st.kube.rollout_mode = "stuck"
     try:
         url = st.response_url()
@@ -228,6 +230,7 @@ def test_template_replaced_mid_rollout_is_never_success():
                            "later change before its rollout completed: the template now runs "
                            "registry.example/svc-heal:1.3"), text
     assert "white_check_mark" not in text and end["result"] == "failed", end
+    assert metrics_of(st.server)[key] == before + 1
 
 
 def test_rollout_followed_until_kubernetes_decides():

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "httpc.h"
+#include "chunked.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,22 +20,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(one, data, size);
     memcpy(two, data, size);
 
-    struct httpc_chunked a, b;
+    struct chunked a, b;
     size_t ua, ub1 = 0, ub2 = 0;
-    httpc_chunked_init(&a);
-    httpc_chunked_init(&b);
-    long ra = httpc_chunked_decode(&a, one, size, &ua);
+    chunked_init(&a);
+    chunked_init(&b);
+    long ra = chunked_decode(&a, one, size, &ua);
 
-    long rb = httpc_chunked_decode(&b, two, split, &ub1);
+    long rb = chunked_decode(&b, two, split, &ub1);
     long rb2 = 0;
     char *out2 = malloc(size + 1);
     size_t o2 = 0;
     if (rb >= 0) {
         memcpy(out2, two, (size_t)rb);
         o2 = (size_t)rb;
-        if (!httpc_chunked_done(&b)) {
+        if (!chunked_done(&b)) {
             if (ub1 != split) __builtin_trap();
-            rb2 = httpc_chunked_decode(&b, two + split, size - split, &ub2);
+            rb2 = chunked_decode(&b, two + split, size - split, &ub2);
             if (rb2 >= 0) {
                 memcpy(out2 + o2, two + split, (size_t)rb2);
                 o2 += (size_t)rb2;
@@ -46,9 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (bad_a != bad_b) __builtin_trap();
     if (!bad_a) {
         if ((size_t)ra != o2 || memcmp(one, out2, o2) != 0) __builtin_trap();
-        if (httpc_chunked_done(&a) != httpc_chunked_done(&b)) __builtin_trap();
-        if (ua > size || (!httpc_chunked_done(&a) && ua != size)) __builtin_trap();
-        if (httpc_chunked_done(&a) && ua != (ub1 + ub2)) __builtin_trap();
+        if (chunked_done(&a) != chunked_done(&b)) __builtin_trap();
+        if (ua > size || (!chunked_done(&a) && ua != size)) __builtin_trap();
+        if (chunked_done(&a) && ua != (ub1 + ub2)) __builtin_trap();
     }
     free(one);
     free(two);

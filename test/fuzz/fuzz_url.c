@@ -1,11 +1,11 @@
-/* url_parse (httpc) on arbitrary bytes: no crash, no over-read; a parsed URL
+/* url_parse (url.c) on arbitrary bytes: no crash, no over-read; a parsed URL
  * has a non-empty host without spaces or controls, a numeric port in range
  * (or none) and a path starting with '/'. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "httpc.h"
+#include "url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

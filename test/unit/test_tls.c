@@ -431,27 +431,27 @@ TEST(eku_parse)
     static unsigned char der[8192];
     size_t n;
     CHECK((n = fixture_der("srv", der, sizeof der)) > 0);
-    CHECK_EQ(tls_eku_server_ok(der, n), 1); /* serverAuth */
+    CHECK_EQ(eku_server_ok(der, n), 1); /* serverAuth */
     CHECK((n = fixture_der("cli", der, sizeof der)) > 0);
-    CHECK_EQ(tls_eku_server_ok(der, n), 0); /* clientAuth only */
+    CHECK_EQ(eku_server_ok(der, n), 0); /* clientAuth only */
     /* Every truncation of it is unreadable or refused, never allowed; read
      * from right before an unmapped page. */
     for (size_t k = 0; k < n; k++) {
         unsigned char *g = t_guard(der, k);
-        int r = tls_eku_server_ok(g, k);
+        int r = eku_server_ok(g, k);
         t_unguard(g, k);
         if (r == 1) printf("    prefix %zu allowed\n", k);
         CHECK(r != 1);
     }
     CHECK((n = fixture_der("code", der, sizeof der)) > 0);
-    CHECK_EQ(tls_eku_server_ok(der, n), 0); /* codeSigning only */
+    CHECK_EQ(eku_server_ok(der, n), 0); /* codeSigning only */
     CHECK((n = fixture_der("exp", der, sizeof der)) > 0);
-    CHECK_EQ(tls_eku_server_ok(der, n), 1); /* no EKU at all */
+    CHECK_EQ(eku_server_ok(der, n), 1); /* no EKU at all */
     CHECK((n = fixture_der("ca", der, sizeof der)) > 0);
-    CHECK_EQ(tls_eku_server_ok(der, n), 1);
-    CHECK_EQ(tls_eku_server_ok(NULL, 0), -1);
-    CHECK_EQ(tls_eku_server_ok((const unsigned char *)"\x30\x84\xff\xff\xff\xff", 6), -1);
-    CHECK_EQ(tls_eku_server_ok((const unsigned char *)"\x31\x00", 2), -1);
+    CHECK_EQ(eku_server_ok(der, n), 1);
+    CHECK_EQ(eku_server_ok(NULL, 0), -1);
+    CHECK_EQ(eku_server_ok((const unsigned char *)"\x30\x84\xff\xff\xff\xff", 6), -1);
+    CHECK_EQ(eku_server_ok((const unsigned char *)"\x31\x00", 2), -1);
 }
 
 TEST(live_socket_errors)
