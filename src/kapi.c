@@ -291,25 +291,6 @@ int kapi_get_deploy_checked(struct kapi_job *j, const char *ns, const char *name
     }
 }
 
-int kapi_list_rs(struct kapi_job *j, const char *ns, const struct httpc_resp *dep,
-                 struct httpc_resp *r, struct kube_result *res)
-{
-    char sel[4096], rest[4200], path[4800], err[600];
-    if (kdoc_selector(dep->body, dep->len, sel, sizeof sel) < 0)
-        return kapi_fail(res, "cannot build the deployment's label selector");
-    snprintf(rest, sizeof rest, "replicasets%s%s", sel[0] ? "?labelSelector=" : "", sel);
-    if (kapi_path(path, sizeof path, &j->k->api, ns, rest) < 0)
-        return kapi_fail(res, "request path too long");
-    if (kapi_request(j, "GET", path, NULL, NULL, 0, r, err, sizeof err) < 0)
-        return kapi_fail(res, "%s", err);
-    if (!kapi_is2xx(r->status) || !r->body) {
-        kapi_status_fail(res, r, "cannot list ReplicaSets");
-        hook_free(r);
-        return -1;
-    }
-    return 0;
-}
-
 /* path + "limit=N" and, after the first page, "&continue=TOKEN". */
 static int page_path(char *out, size_t cap, const char *path, int limit, const char *cont)
 {

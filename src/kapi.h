@@ -52,9 +52,6 @@ int kapi_get_deploy(struct kapi_job *j, const char *ns, const char *name, struct
  * server) is asked for again, up to KUBE_API_RETRIES times. */
 int kapi_get_deploy_checked(struct kapi_job *j, const char *ns, const char *name,
                             struct httpc_resp *r, struct kdeploy *kd, struct kube_result *res);
-/* GET the ReplicaSets matching the selector of the Deployment in dep into r. */
-int kapi_list_rs(struct kapi_job *j, const char *ns, const struct httpc_resp *dep,
-                 struct httpc_resp *r, struct kube_result *res);
 
 /* Core API path (api's path prefix + "/api/v1/namespaces/NS/" + rest). */
 int kapi_core_path(char *out, size_t cap, const struct url *api, const char *ns, const char *rest);

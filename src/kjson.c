@@ -1,7 +1,8 @@
 /* JSON answers for the command line, written with json.h's writer. */
 #include "kjson.h"
 
-#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "json.h"
 #include "kdoc.h"
@@ -65,77 +66,58 @@ long kjson_status(const char *deploy, size_t len, char *out, size_t cap)
     return jw_finish(&w);
 }
 
-/* "images" of the ReplicaSet at rs: its pod template's containers. */
-static void rs_images(struct jw *w, const struct json_doc *l, int rs)
+/* "images": the line's ", "-joined image list as an array. */
+static void line_images(struct jw *w, const char *images)
 {
-    char s[1024];
-    int cs = json_path(l, rs, "spec", "template", "spec", "containers", JP_END);
+    char s[sizeof((struct krs_line *)0)->images];
     jw_key(w, "images");
     jw_arr_begin(w);
-    for (int e = json_first(l, cs); e >= 0; e = json_next(l, e))
-        if (kdoc_tok_str(l, json_get(l, e, "image"), s, sizeof s) >= 0) jw_str(w, s);
-    jw_arr_end(w);
-}
-
-static void revisions(struct jw *w, const struct json_doc *l, const struct krs_rev *v, int n,
-                      long current)
-{
-    char s[1024];
-    jw_key(w, "revisions");
-    jw_arr_begin(w);
-    for (int i = 0; i < n; i++) {
-        int rs = v[i].tok;
-        jw_obj_begin(w);
-        jw_kint(w, "revision", v[i].rev);
-        jw_key(w, "current");
-        jw_bool(w, v[i].rev == current);
-        kdoc_tok_str(l, json_path(l, rs, "metadata", "creationTimestamp", JP_END), s, sizeof s);
-        jw_kstr(w, "created", s);
-        rs_images(w, l, rs);
-        jw_key(w, "changeCause");
-        if (kdoc_tok_str(l, json_path(l, rs, "metadata", "annotations", KDOC_CAUSE_KEY, JP_END), s,
-                         sizeof s) > 0)
-            jw_str(w, s);
-        else
-            jw_null(w);
-        jw_obj_end(w);
+    for (const char *p = images; *p;) {
+        const char *e = strstr(p, ", ");
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        snprintf(s, sizeof s, "%.*s", (int)n, p);
+        jw_str(w, s);
+        p += n + (e ? 2 : 0);
     }
     jw_arr_end(w);
 }
 
-long kjson_history(const char *deploy, size_t dlen, const char *rslist, size_t rlen, char *out,
+long kjson_history(const char *ns, const char *name, long current, struct krs_history *h, char *out,
                    size_t cap)
 {
-    struct json_doc dd, rl;
-    struct krs_rev *v = NULL;
-    char uid[128], s[256];
     struct jw w;
-    long len = -1;
-    if (kdoc_json_parse(&dd, deploy, dlen) < 0) return -1;
-    if (kdoc_json_parse(&rl, rslist, rlen) < 0) goto out_dd;
-    kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "uid", JP_END), uid, sizeof uid);
-    int n = krs_owned_revisions(&rl, uid, &v);
-    if (n < 0) goto out;
-    long current = kdoc_revision(&dd, 0);
-    if (current < 0 && n > 0) current = v[0].rev;
+    char ts[32];
+    krs_history_sort(h);
+    if (current < 0 && h->n > 0) current = h->v[0].rev;
     jw_init(&w, out, cap);
     jw_obj_begin(&w);
-    kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "namespace", JP_END), s, sizeof s);
-    jw_kstr(&w, "namespace", s);
-    kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "name", JP_END), s, sizeof s);
-    jw_kstr(&w, "name", s);
+    jw_kstr(&w, "namespace", ns);
+    jw_kstr(&w, "name", name);
     jw_key(&w, "currentRevision");
     if (current >= 0)
         jw_int(&w, current);
     else
         jw_null(&w);
-    revisions(&w, &rl, v, n, current);
+    jw_kint(&w, "revisionCount", h->nrevs);
+    jw_key(&w, "revisions");
+    jw_arr_begin(&w);
+    for (int i = 0; i < h->n; i++) {
+        const struct krs_line *e = &h->v[i];
+        jw_obj_begin(&w);
+        jw_kint(&w, "revision", e->rev);
+        jw_key(&w, "current");
+        jw_bool(&w, e->rev == current);
+        krs_time_format(ts, sizeof ts, e->created);
+        jw_kstr(&w, "created", e->created < 0 ? "" : ts);
+        line_images(&w, e->images);
+        jw_key(&w, "changeCause");
+        if (e->cause[0])
+            jw_str(&w, e->cause);
+        else
+            jw_null(&w);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
     jw_obj_end(&w);
-    len = jw_finish(&w);
-out:
-    free(v);
-    kdoc_json_free(&rl);
-out_dd:
-    kdoc_json_free(&dd);
-    return len;
+    return jw_finish(&w);
 }

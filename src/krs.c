@@ -161,89 +161,146 @@ int krs_controlled_by(const struct json_doc *d, int rs, const char *uid)
     return 0;
 }
 
-static int rsrev_desc(const void *a, const void *b)
+int krs_target_init(struct krs_target *t, const char *uid, long want)
 {
-    long x = ((const struct krs_rev *)a)->rev, y = ((const struct krs_rev *)b)->rev;
+    memset(t, 0, sizeof *t);
+    snprintf(t->uid, sizeof t->uid, "%s", uid ? uid : "");
+    t->want = want;
+    t->rsrev[0] = t->rsrev[1] = -1;
+    return 0;
+}
+
+void krs_target_free(struct krs_target *t)
+{
+    free(t->revs);
+    free(t->rs[0]);
+    free(t->rs[1]);
+    t->revs = NULL;
+    t->rs[0] = t->rs[1] = NULL;
+    t->nrevs = t->caprevs = 0;
+    t->rsrev[0] = t->rsrev[1] = -1;
+}
+
+/* Append r to the growing array *v (n used, cap allocated). 0, or -1 with
+ * no memory (*v unchanged). */
+static int push_rev(long **v, int *n, int *cap, long r)
+{
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 64;
+        long *g = realloc(*v, (size_t)nc * sizeof *g);
+        if (!g) return -1;
+        *v = g;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = r;
+    return 0;
+}
+
+/* Keep a copy of the ReplicaSet at rs (revision r) in slot i. 0 or -1. */
+static int keep_copy(struct krs_target *t, int i, const struct json_doc *d, int rs, long r)
+{
+    size_t n = d->toks[rs].end - d->toks[rs].start;
+    char *c = malloc(n + 1);
+    if (!c) return -1;
+    memcpy(c, d->src + d->toks[rs].start, n);
+    c[n] = 0;
+    free(t->rs[i]);
+    t->rs[i] = c;
+    t->rslen[i] = n;
+    t->rsrev[i] = r;
+    return 0;
+}
+
+/* Note revision r of the ReplicaSet at rs: every one counted, a copy kept
+ * when it may be the target. 0 or -1 (no memory). */
+static int target_add(struct krs_target *t, const struct json_doc *d, int rs, long r)
+{
+    if (push_rev(&t->revs, &t->nrevs, &t->caprevs, r) < 0) return -1;
+    if (t->want > 0) return r == t->want ? keep_copy(t, 0, d, rs, r) : 0;
+    /* want 0: the two newest, slot 0 the newest */
+    if (t->rsrev[0] < 0 || r > t->rsrev[0]) {
+        free(t->rs[1]);
+        t->rs[1] = t->rs[0];
+        t->rslen[1] = t->rslen[0];
+        t->rsrev[1] = t->rsrev[0];
+        t->rs[0] = NULL;
+        return keep_copy(t, 0, d, rs, r);
+    }
+    return t->rsrev[1] < 0 || r > t->rsrev[1] ? keep_copy(t, 1, d, rs, r) : 0;
+}
+
+int krs_target_page(void *arg, const char *body, size_t len, char *cont, size_t ccap)
+{
+    struct krs_target *t = arg;
+    struct json_doc d;
+    int ret = 0, items = krs_list_page(&d, body, len, cont, ccap);
+    if (items < 0) return -1;
+    for (int rs = json_first(&d, items); rs >= 0 && ret == 0; rs = json_next(&d, rs)) {
+        long r;
+        if (!krs_controlled_by(&d, rs, t->uid) || (r = kdoc_revision(&d, rs)) < 0) continue;
+        ret = target_add(t, &d, rs, r);
+    }
+    kdoc_json_free(&d);
+    if (ret < 0 && ccap) cont[0] = 0;
+    return ret;
+}
+
+static int long_desc(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-int krs_owned_revisions(const struct json_doc *rl, const char *uid, struct krs_rev **out)
+long krs_target_pick(struct krs_target *t, const char *name, const char **rs, size_t *rs_len,
+                     char *err, size_t errlen)
 {
-    int items = json_get(rl, 0, "items");
-    int n = 0;
-    struct krs_rev *v;
-    *out = NULL;
-    if (items < 0 || rl->toks[items].type != JSON_ARRAY) return -1;
-    v = malloc(((size_t)rl->toks[items].size + 1) * sizeof *v);
-    if (!v) return -1;
-    for (int e = json_first(rl, items); e >= 0; e = json_next(rl, e)) {
-        long r;
-        if (!krs_controlled_by(rl, e, uid) || (r = kdoc_revision(rl, e)) < 0) continue;
-        v[n].rev = r;
-        v[n].tok = e;
-        n++;
+    int i = t->want > 0 ? 0 : 1;
+    *rs = NULL;
+    *rs_len = 0;
+    if (t->want < 0) {
+        snprintf(err, errlen, "revision %ld not found", t->want);
+        return -1;
     }
-    qsort(v, (size_t)n, sizeof *v, rsrev_desc);
-    *out = v;
-    return n;
+    if (t->want == 0 && t->nrevs < 2) {
+        snprintf(err, errlen, "no rollout history found for deployment \"%s\"", name);
+        return -1;
+    }
+    if (!t->rs[i]) {
+        struct sb b;
+        if (t->nrevs) qsort(t->revs, (size_t)t->nrevs, sizeof *t->revs, long_desc);
+        sb_init(&b, err, errlen);
+        sb_add(&b, "revision %ld not found; available: ", t->want);
+        for (int k = 0; k < t->nrevs; k++) sb_add(&b, "%s%ld", k ? ", " : "", t->revs[k]);
+        if (t->nrevs == 0) sb_add(&b, "none");
+        return -1;
+    }
+    *rs = t->rs[i];
+    *rs_len = t->rslen[i];
+    return t->rsrev[i];
 }
 
 long krs_rollback_target(const char *deploy, size_t dlen, const char *rslist, size_t rlen,
-                         long want, size_t *rs_off, size_t *rs_len, char *err, size_t errlen)
+                         long want, struct krs_target *t, const char **rs, size_t *rs_len,
+                         char *err, size_t errlen)
 {
-    struct json_doc dd, rl;
-    struct krs_rev *v = NULL;
-    char uid[128], name[K8S_NAME_MAX + 1];
-    long found = -1;
-    int n, pick = -1;
-    *rs_off = *rs_len = 0;
-    if (want < 0) {
-        snprintf(err, errlen, "revision %ld not found", want);
-        return -1;
-    }
+    struct json_doc dd;
+    char uid[128], name[K8S_NAME_MAX + 1], cont[16];
+    *rs = NULL;
+    *rs_len = 0;
     if (kdoc_json_parse(&dd, deploy, dlen) < 0) {
+        krs_target_init(t, NULL, want);
         snprintf(err, errlen, "malformed Deployment JSON");
-        return -1;
-    }
-    if (kdoc_json_parse(&rl, rslist, rlen) < 0) {
-        kdoc_json_free(&dd);
-        snprintf(err, errlen, "malformed ReplicaSetList JSON");
         return -1;
     }
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "uid", JP_END), uid, sizeof uid);
     kdoc_tok_str(&dd, json_path(&dd, 0, "metadata", "name", JP_END), name, sizeof name);
-    n = krs_owned_revisions(&rl, uid, &v);
-    if (n < 0) {
-        snprintf(err, errlen, "malformed ReplicaSetList JSON");
-        goto out;
-    }
-    if (want == 0) {
-        /* kubectl: the second newest revision among the ReplicaSets */
-        if (n >= 2) pick = 1;
-        if (pick < 0) {
-            snprintf(err, errlen, "no rollout history found for deployment \"%s\"", name);
-            goto out;
-        }
-    } else {
-        for (int i = 0; i < n; i++)
-            if (v[i].rev == want) pick = i;
-        if (pick < 0) {
-            struct sb b;
-            sb_init(&b, err, errlen);
-            sb_add(&b, "revision %ld not found; available: ", want);
-            for (int i = 0; i < n; i++) sb_add(&b, "%s%ld", i ? ", " : "", v[i].rev);
-            if (n == 0) sb_add(&b, "none");
-            goto out;
-        }
-    }
-    found = v[pick].rev;
-    *rs_off = rl.toks[v[pick].tok].start;
-    *rs_len = rl.toks[v[pick].tok].end - rl.toks[v[pick].tok].start;
-out:
-    free(v);
-    kdoc_json_free(&rl);
     kdoc_json_free(&dd);
-    return found;
+    krs_target_init(t, uid, want);
+    if (want >= 0 && krs_target_page(t, rslist, rlen, cont, sizeof cont) < 0) {
+        snprintf(err, errlen, "malformed ReplicaSetList JSON");
+        return -1;
+    }
+    return krs_target_pick(t, name, rs, rs_len, err, errlen);
 }
 
 static int raw_eq(const struct json_doc *a, int ta, const struct json_doc *b, int tb)
@@ -389,15 +446,7 @@ static int seen(struct krs_history *h, long r)
 {
     for (int i = 0; i < h->nrevs; i++)
         if (h->revs[i] == r) return 0;
-    if (h->nrevs == h->caprevs) {
-        int nc = h->caprevs ? h->caprevs * 2 : 64;
-        long *v = realloc(h->revs, (size_t)nc * sizeof *v);
-        if (!v) return -1;
-        h->revs = v;
-        h->caprevs = nc;
-    }
-    h->revs[h->nrevs++] = r;
-    return 0;
+    return push_rev(&h->revs, &h->nrevs, &h->caprevs, r);
 }
 
 /* The slot for revision r among the newest want kept, or NULL when it is
@@ -473,6 +522,11 @@ static int rev_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+void krs_history_sort(struct krs_history *h)
+{
+    qsort(h->v, (size_t)h->n, sizeof h->v[0], rev_desc);
+}
+
 /* "live <when>" / "created <when>": Slack's date token with a UTC fallback,
  * or plain UTC text. */
 static void add_when(struct sb *b, const struct krs_line *e, int plain)
@@ -517,7 +571,7 @@ int krs_history_format(struct krs_history *h, const char *ns, const char *name, 
     char esc[sizeof h->v[0].cause * 5];
     const char *star = plain ? "" : "*";
     sb_init(&b, out, cap);
-    qsort(h->v, (size_t)h->n, sizeof h->v[0], rev_desc);
+    krs_history_sort(h);
     if (current < 0 && h->n > 0) current = h->v[0].rev;
     if (h->nrevs == 0) {
         sb_add(&b, "%s%s/%s%s: no rollout history", star, ns, name, star);

@@ -20,17 +20,6 @@ long krs_rollback_patch(const char *deploy, size_t dlen, const char *rs, size_t 
 
 struct json_doc;
 
-/* A ReplicaSet of a parsed list: its revision and its token there. */
-struct krs_rev {
-    long rev;
-    int tok;
-};
-
-/* The ReplicaSets of the parsed list rl controlled by the Deployment (uid),
- * with a valid revision, sorted newest first. Returns the count (*out
- * malloc'd) or -1. */
-int krs_owned_revisions(const struct json_doc *rl, const char *uid, struct krs_rev **out);
-
 /* 1 when the object at obj has an ownerReference with controller=true and uid. */
 int krs_controlled_by(const struct json_doc *d, int obj, const char *uid);
 /* Parse one page of a list (any kind) into d: its items token (d then to
@@ -39,12 +28,38 @@ int krs_controlled_by(const struct json_doc *d, int obj, const char *uid);
  * a list. */
 int krs_list_page(struct json_doc *d, const char *body, size_t len, char *cont, size_t ccap);
 
-/* The ReplicaSet in the list rslist to roll back to: revision want, or with
- * want 0 the second newest (kubectl). Returns its revision and the byte
- * span of the RS object in rslist, or -1 with err ("revision N not found;
- * available: ..."). */
+/* kubectl rollout undo's target, collected page by page
+ * (kapi_list_rs_pages): every revision of a ReplicaSet controlled by uid
+ * (one without a numeric revision annotation is skipped) and copies of
+ * only the ReplicaSets that may be the target: revision want, or with want
+ * 0 the two newest (kubectl takes the second newest). */
+struct krs_target {
+    char uid[128];
+    long want;
+    long *revs; /* every owned revision seen, duplicates too (malloc'd) */
+    int nrevs, caprevs;
+    char *rs[2]; /* NUL-terminated copies (malloc'd), NULL when none */
+    size_t rslen[2];
+    long rsrev[2]; /* -1: empty */
+};
+
+/* Start t. Returns 0. */
+int krs_target_init(struct krs_target *t, const char *uid, long want);
+void krs_target_free(struct krs_target *t);
+/* A kapi_page_fn: add the ReplicaSets of one ReplicaSetList page. 0, or
+ * -1 when the page is not a list (or no memory). */
+int krs_target_page(void *arg, const char *body, size_t len, char *cont, size_t ccap);
+/* The target after the last page: its revision, *rs and *rs_len its object
+ * (owned by t, valid until krs_target_free), or -1 with err ("revision N
+ * not found; available: ..." newest first, or "no rollout history found
+ * for deployment \"name\""). */
+long krs_target_pick(struct krs_target *t, const char *name, const char **rs, size_t *rs_len,
+                     char *err, size_t errlen);
+/* The same over one whole ReplicaSetList (tests, fuzzing): t is started
+ * here and must be freed with krs_target_free whatever the result. */
 long krs_rollback_target(const char *deploy, size_t dlen, const char *rslist, size_t rlen,
-                         long want, size_t *rs_off, size_t *rs_len, char *err, size_t errlen);
+                         long want, struct krs_target *t, const char **rs, size_t *rs_len,
+                         char *err, size_t errlen);
 
 /* 1 when the Deployment's pod template equals the ReplicaSet's ignoring
  * the pod-template-hash label (kubectl then skips the rollback), 0 if not,
@@ -82,6 +97,8 @@ void krs_history_free(struct krs_history *h);
 /* A kapi_page_fn: add the ReplicaSets of one ReplicaSetList page. 0, or
  * -1 when the page is not a list (or no memory). */
 int krs_history_page(void *arg, const char *body, size_t len, char *cont, size_t ccap);
+/* Sort h's lines newest first. */
+void krs_history_sort(struct krs_history *h);
 /* The lines, newest first: "REV[ (current)]  live|created WHEN  IMAGES
  * CAUSE". plain: no Slack markup; else mrkdwn with WHEN as Slack's
  * <!date^...> token and cluster strings escaped (post as is). current is

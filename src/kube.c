@@ -386,19 +386,6 @@ int kube_status(const struct kube_cfg *k, const char *ns, const char *name, stru
     return 0;
 }
 
-/* -o json (kjson.h): the whole list, as before issue 9's paging. */
-static int history_json(struct kapi_job *j, const char *ns, const char *name, struct httpc_resp *r,
-                        struct kube_result *res)
-{
-    struct httpc_resp l;
-    if (kapi_list_rs(j, ns, r, &l, res) < 0) return -1;
-    long n = kjson_history(r->body, r->len, l.body, l.len, res->text, sizeof res->text);
-    kapi_free(&l);
-    if (n < 0) return kapi_fail(res, "cannot read the rollout history of %s/%s", ns, name);
-    res->ok = 1;
-    return 0;
-}
-
 int kube_history(const struct kube_cfg *k, const char *ns, const char *name, int want,
                  struct kube_result *res)
 {
@@ -413,12 +400,6 @@ int kube_history(const struct kube_cfg *k, const char *ns, const char *name, int
         return kapi_fail(res, "history shows 1 to %d revisions", KUBE_HISTORY_MAX);
     if (job_open(&j, ns, name, NULL, 0, res) < 0) return -1;
     if (kapi_get_deploy_checked(&j, ns, name, &r, &d, res) < 0) return -1;
-    if (k->output_json) {
-        kdoc_deploy_free(&d);
-        int rc = history_json(&j, ns, name, &r, res);
-        kapi_free(&r);
-        return rc;
-    }
     long sn = kdoc_selector(r.body, r.len, sel, sizeof sel);
     kapi_free(&r);
     struct krs_history *h = sn < 0 ? NULL : malloc(sizeof *h);
@@ -430,7 +411,11 @@ int kube_history(const struct kube_cfg *k, const char *ns, const char *name, int
     long current = d.revision;
     kdoc_deploy_free(&d);
     int rc = kapi_list_rs_pages(&j, ns, sel, krs_history_page, h, res);
-    if (rc == 0) {
+    if (rc == 0 && k->output_json) {
+        if (kjson_history(ns, name, current, h, res->text, sizeof res->text) < 0)
+            rc = kapi_fail(res, "cannot read the rollout history of %s/%s", ns, name);
+        res->ok = rc == 0;
+    } else if (rc == 0) {
         int plain = k->ui && k->ui->plain;
         krs_history_format(h, ns, name, current, plain, res->text, sizeof res->text);
         res->mrkdwn = !plain;
@@ -441,14 +426,15 @@ int kube_history(const struct kube_cfg *k, const char *ns, const char *name, int
     return rc;
 }
 
-/* GET the deployment (into r and d) and its ReplicaSets (into l) and pick
- * the target: its revision and its span in l (free r, d and l), or -1 with
- * res filled and nothing left to free. */
+/* GET the deployment (into r and d), read its ReplicaSets page by page
+ * into t and pick the target: its revision and its object rs[0..len)
+ * (owned by t; free r, d and t), or -1 with res filled and nothing left to
+ * free. */
 static long rollback_plan(struct kapi_job *j, const char *ns, const char *name, long revision,
-                          struct httpc_resp *r, struct kdeploy *d, struct httpc_resp *l,
-                          size_t *off, size_t *len, struct kube_result *res)
+                          struct httpc_resp *r, struct kdeploy *d, struct krs_target *t,
+                          const char **rs, size_t *len, struct kube_result *res)
 {
-    char err[600];
+    char err[600], sel[4096];
     if (kapi_get_deploy_checked(j, ns, name, r, d, res) < 0) return -1;
     if (d->paused) {
         kdoc_deploy_free(d);
@@ -456,18 +442,17 @@ static long rollback_plan(struct kapi_job *j, const char *ns, const char *name, 
         return kapi_fail(res, "you cannot rollback a paused deployment; resume it first "
                               "with 'kubectl rollout resume' and try again");
     }
-    if (kapi_list_rs(j, ns, r, l, res) < 0) {
-        kdoc_deploy_free(d);
-        kapi_free(r);
-        return -1;
-    }
-    long target =
-        krs_rollback_target(r->body, r->len, l->body, l->len, revision, off, len, err, sizeof err);
+    krs_target_init(t, d->uid, revision);
+    long target = -1;
+    if (kdoc_selector(r->body, r->len, sel, sizeof sel) < 0)
+        kapi_fail(res, "cannot build the deployment's label selector");
+    else if (kapi_list_rs_pages(j, ns, sel, krs_target_page, t, res) == 0 &&
+             (target = krs_target_pick(t, name, rs, len, err, sizeof err)) < 0)
+        kapi_fail(res, "%s", err);
     if (target < 0) {
         kdoc_deploy_free(d);
-        kapi_free(l);
+        krs_target_free(t);
         kapi_free(r);
-        return kapi_fail(res, "%s", err);
     }
     return target;
 }
@@ -525,12 +510,13 @@ static int rollback_once(struct kapi_job *j, const char *ns, const char *name, l
                          const char *path, const struct kube_actor *who, int last, long *target,
                          struct kdeploy *pd, struct kube_result *res)
 {
-    struct httpc_resp r, l, p;
+    struct httpc_resp r, p;
+    struct krs_target t;
     char err[600], cname[256], cause[KUBE_CAUSE_MAX], what[300];
-    size_t off, len;
-    *target = rollback_plan(j, ns, name, revision, &r, pd, &l, &off, &len, res);
+    const char *rs;
+    size_t len;
+    *target = rollback_plan(j, ns, name, revision, &r, pd, &t, &rs, &len, res);
     if (*target < 0) return -1;
-    const char *rs = l.body + off;
     kdoc_choose_container(rs, len, name, NULL, cname, sizeof cname, res->image, sizeof res->image,
                           err, sizeof err);
     int same = krs_template_matches(r.body, r.len, rs, len) == 1;
@@ -539,7 +525,7 @@ static int rollback_once(struct kapi_job *j, const char *ns, const char *name, l
     if (same) {
         res->ok = 1;
         res->revision = rev;
-        kapi_free(&l);
+        krs_target_free(&t);
         kapi_free(&r);
         snprintf(res->text, sizeof res->text,
                  "%s/%s is already at revision %ld: skipped rollback (current template "
@@ -568,7 +554,7 @@ static int rollback_once(struct kapi_job *j, const char *ns, const char *name, l
                            "%s/%s; check it with /deploy status",
                            ns, name);
     }
-    kapi_free(&l);
+    krs_target_free(&t);
     return rc;
 }
 

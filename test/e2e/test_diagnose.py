@@ -42,7 +42,8 @@ def setup_module():
     global st
     st = Stack(env={"ROLLOUT_TIMEOUT": "8", "PROGRESS_AFTER": "2"}, deployments=())
     st.kube.rollout_delay = 0.3
-    for name in list(STATES) + ["svc-slow", "svc-posts", "svc-cli", "hist", "hist-rb"]:
+    for name in list(STATES) + ["svc-slow", "svc-posts", "svc-cli", "hist", "hist-rb",
+                                                "hist-big"]:
         st.kube.add_deployment(NS, name, containers=[(name, f"registry.example/{name}:1.3")],
                                replicas=3, change_cause="initial")
 
@@ -231,6 +232,48 @@ current-context: stand-in
     for l in out.splitlines()[1:]:
         assert l.endswith("  " + causes[int(l.split()[0])]), (l, causes[int(l.split()[0])])
     assert "<!date" not in out and " UTC  " in out
+    # -o json: the same pages, the same counting
+    code, js, err = cli("history", "hist", "20", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(js)
+    assert doc["revisionCount"] == len(kubectl), doc["revisionCount"]
+    assert [r["revision"] for r in doc["revisions"]] == mine
+    assert doc["currentRevision"] == 63 and doc["revisions"][0]["current"] is True
+    assert doc["revisions"][0]["changeCause"] == causes[63], doc["revisions"][0]
+
+
+def test_rollback_with_a_list_of_many_mib():
+    # 62 older revisions with ~120 KiB of managedFields each (and one without
+    # the annotation): the ReplicaSet list is far past the 4 MiB body limit,
+    # read in pages, and only the target is kept
+    st.kube.add_old_revisions(NS, "hist-big", 62, unannotated=1)
+    st.kube.pad_replicasets(NS, "hist-big", 120)
+    full = st.kube._list_rs(NS, {"labelSelector": "app=hist-big"})
+    assert len(json.dumps(full)) > 7 << 20
+    code, js, err = cli("history", "hist-big", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(js)
+    assert doc["revisionCount"] == 64 and len(doc["revisions"]) == 10, doc
+
+    def image():
+        return st.kube._deployments[(NS, "hist-big")]["spec"]["template"]["spec"][
+            "containers"][0]["image"]
+    st.kube.list_pages.clear()
+    end, posts = run("rollback hist-big")  # the newest revision below the current 63
+    assert end["result"] == "ok", (end, posts[-1])
+    assert image() == "registry.example/hist-big:0.62", image()
+    pages = [p for p in st.kube.list_pages if p[1] == 25]
+    assert len(pages) >= 3 and all(n <= 25 for n, _ in pages), st.kube.list_pages
+    end, posts = run("rollback hist-big 5")  # one on the last pages
+    assert end["result"] == "ok", (end, posts[-1])
+    assert image() == "registry.example/hist-big:0.5", image()
+    end, posts = run("rollback hist-big 99")
+    assert end["result"] != "ok", end
+    text = posts[-1]["json"]["text"]
+    # the reused ReplicaSets took revisions 64 and 65 (kubectl); the one
+    # without the annotation is no rollback target
+    assert "revision 99 not found; available: 65, 64, 63, 61, 60, " in text, text
+    assert text.rstrip().endswith("6, 4, 3, 2, 1") or "..." in text, text
 
 
 def test_history_times_after_a_rollback():

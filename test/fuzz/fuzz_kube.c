@@ -75,9 +75,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     krs_history_text(a, an, b, bn, 10, 0, out, sizeof out);
     krs_history_text(a, an, b, bn, 1, 1, out, sizeof out);
     krs_template_matches(a, an, b, bn);
-    long r = krs_rollback_target(a, an, b, bn, 0, &off, &len, err, sizeof err);
-    if (r >= 0 && off + len > bn) abort();
-    krs_rollback_target(a, an, b, bn, 3, &off, &len, err, sizeof err);
+    for (long want = 0; want < 4; want += 3) {
+        struct krs_target t;
+        const char *rs;
+        long r = krs_rollback_target(a, an, b, bn, want, &t, &rs, &len, err, sizeof err);
+        if (r >= 0 && (len > bn || !memmem(b, bn, rs, len))) abort();
+        krs_target_free(&t);
+    }
     size_t cap = an + bn + 2048;
     patch = malloc(cap);
     if (patch) {

@@ -1,6 +1,10 @@
 /* -o json answers: every documented field, null where unknown, refusal of
  * non-Deployments, a buffer exactly large enough and one byte short. */
 #include "kjson.h"
+
+#include <stdlib.h>
+#include <string.h>
+
 #include "t.h"
 #include "yaml.h"
 
@@ -63,13 +67,40 @@ TEST(status_fields)
     CHECK_EQ(kjson_status("{", 1, out, sizeof out), -1);
 }
 
+/* A second page: a ReplicaSet without the revision annotation (kubectl:
+ * revision 0) with two containers, and revision 2 again (counted once). */
+static const char page2[] =
+    "{\"metadata\":{},\"items\":[{\"metadata\":{\"name\":\"web-0\",\"ownerReferences\":[{\"uid\":"
+    "\"u-1\",\"controller\":true}]},\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":"
+    "\"web\",\"image\":\"reg/web:1.0\"},{\"name\":\"envoy\",\"image\":\"envoy:v0\"}]}}}},"
+    "{\"metadata\":{\"name\":\"web-a2\",\"annotations\":{\"deployment.kubernetes.io/revision\":"
+    "\"2\"},\"ownerReferences\":[{\"uid\":\"u-1\",\"controller\":true}]}}]}";
+
+/* The history JSON of the pages p[0..n) with want lines; -1 when a page is refused. */
+static long history_json(const char *const *p, int n, int want, long current, size_t cap)
+{
+    struct krs_history *h = malloc(sizeof *h);
+    char cont[16];
+    long len = -1;
+    krs_history_init(h, "u-1", want);
+    int i = 0;
+    while (i < n && krs_history_page(h, p[i], strlen(p[i]), cont, sizeof cont) == 0) i++;
+    if (i == n) len = kjson_history("prod", "web", current, h, out, cap);
+    krs_history_free(h);
+    free(h);
+    return len;
+}
+
 TEST(history_fields)
 {
-    long n = kjson_history(deploy, strlen(deploy), rslist, strlen(rslist), out, sizeof out);
+    const char *one[] = {rslist}, *two[] = {rslist, page2};
+    long n = history_json(one, 1, 10, 3, sizeof out);
     struct yaml_node *r = NULL;
     char err[200];
     CHECK(n > 0 && yaml_parse(out, (size_t)n, &r, err, sizeof err) == 0);
     CHECK_STR(at(r, "currentRevision", NULL), "3");
+    CHECK_STR(at(r, "revisionCount", NULL), "2");
+    CHECK_STR(at(r, "namespace", NULL), "prod");
     const struct yaml_node *v = yaml_get(r, "revisions");
     CHECK(v && v->len == 2); /* the RS owned by another deployment is left out */
     CHECK_STR(yaml_str(yaml_get(v->kids, "revision")), "3");
@@ -77,14 +108,51 @@ TEST(history_fields)
     CHECK_STR(yaml_str(yaml_get(v->kids, "changeCause")), "deploy-api: alice deployed");
     CHECK_STR(yaml_str(yaml_get(v->kids, "images")->kids), "reg/web:1.4");
     CHECK_STR(yaml_str(yaml_get(v->kids->next, "created")), "2026-11-01T10:00:00Z");
+    CHECK_STR(yaml_str(yaml_get(v->kids->next, "current")), "false");
     CHECK(yaml_get(v->kids->next, "changeCause")->null);
     yaml_free(r);
-    CHECK_EQ(kjson_history(deploy, strlen(deploy), "[", 1, out, sizeof out), -1);
-    CHECK_EQ(kjson_history(deploy, strlen(deploy), rslist, strlen(rslist), out, 64), -1);
+    /* two pages, kubectl's counting: revision 0, 2 once; the newest 2 of 3 */
+    n = history_json(two, 2, 2, -1, sizeof out);
+    CHECK(n > 0 && yaml_parse(out, (size_t)n, &r, err, sizeof err) == 0);
+    CHECK_STR(at(r, "revisionCount", NULL), "3");
+    CHECK_STR(at(r, "currentRevision", NULL), "3"); /* unknown: the newest */
+    v = yaml_get(r, "revisions");
+    CHECK(v && v->len == 2);
+    CHECK_STR(yaml_str(yaml_get(v->kids->next, "revision")), "2");
+    yaml_free(r);
+    n = history_json(two, 2, 3, 3, sizeof out);
+    CHECK(n > 0 && yaml_parse(out, (size_t)n, &r, err, sizeof err) == 0);
+    v = yaml_get(r, "revisions");
+    CHECK(v && v->len == 3);
+    const struct yaml_node *r0 = v->kids->next->next, *im = yaml_get(r0, "images");
+    CHECK_STR(yaml_str(yaml_get(r0, "revision")), "0");
+    CHECK_STR(yaml_str(yaml_get(r0, "created")), "");
+    CHECK(im && im->len == 2);
+    CHECK_STR(yaml_str(im->kids), "reg/web:1.0");
+    CHECK_STR(yaml_str(im->kids->next), "envoy:v0");
+    yaml_free(r);
+    /* no ReplicaSets: no current revision */
+    const char *none[] = {"{\"items\":[]}"};
+    n = history_json(none, 1, 10, -1, sizeof out);
+    CHECK_STR(out, "{\"namespace\":\"prod\",\"name\":\"web\",\"currentRevision\":null,"
+                   "\"revisionCount\":0,\"revisions\":[]}");
+    CHECK_EQ(n, (long)strlen(out));
+    /* exactly large enough, one byte short */
+    CHECK_EQ(history_json(none, 1, 10, -1, (size_t)n + 1), n);
+    CHECK_EQ(history_json(none, 1, 10, -1, (size_t)n), -1);
+    const char *bad[] = {"["};
+    CHECK_EQ(history_json(bad, 1, 10, 3, sizeof out), -1);
+    CHECK_EQ(history_json(one, 1, 10, 3, 64), -1);
     /* every prefix of the list: refused or a valid object, never a crash */
     for (size_t i = 0; i < strlen(rslist); i++) {
         char *g = t_guard(rslist, i);
-        kjson_history(deploy, strlen(deploy), g, i, out, sizeof out);
+        struct krs_history *h = malloc(sizeof *h);
+        char cont[16];
+        krs_history_init(h, "u-1", 10);
+        if (krs_history_page(h, g, i, cont, sizeof cont) == 0)
+            CHECK(kjson_history("prod", "web", 3, h, out, sizeof out) > 0);
+        krs_history_free(h);
+        free(h);
         t_unguard(g, i);
     }
 }

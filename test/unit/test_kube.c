@@ -674,25 +674,112 @@ TEST(history)
 TEST(rollback_target)
 {
     char d[4096], err[256];
-    size_t off, len;
+    struct krs_target t;
+    const char *rs;
+    size_t len;
     dep(d, sizeof d, "r/web:4", 1, 1, 1, 1, 1, 1, NULL);
     size_t dl = strlen(d), rl = strlen(RS_LIST);
-    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 0, &off, &len, err, sizeof err), 3);
-    CHECK(len > 0 && RS_LIST[off] == '{' && RS_LIST[off + len - 1] == '}');
-    CHECK(strstr(RS_LIST + off, "\"web-3\"") == RS_LIST + off + 20);
-    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 1, &off, &len, err, sizeof err), 1);
-    CHECK(memmem(RS_LIST + off, len, "\"web-1\"", 7) != NULL);
-    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 2, &off, &len, err, sizeof err), -1);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 0, &t, &rs, &len, err, sizeof err), 3);
+    CHECK(len > 0 && rs[0] == '{' && rs[len - 1] == '}' && rs[len] == 0);
+    CHECK(strstr(rs, "\"web-3\"") == rs + 20);
+    CHECK(memmem(RS_LIST, rl, rs, len) != NULL); /* the object as it was */
+    krs_target_free(&t);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 1, &t, &rs, &len, err, sizeof err), 1);
+    CHECK(memmem(rs, len, "\"web-1\"", 7) != NULL);
+    krs_target_free(&t);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 2, &t, &rs, &len, err, sizeof err), -1);
     CHECK_STR(err, "revision 2 not found; available: 4, 3, 1");
-    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 10, &off, &len, err, sizeof err), -1);
-    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, -1, &off, &len, err, sizeof err), -1);
+    CHECK(rs == NULL && len == 0);
+    krs_target_free(&t);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, 10, &t, &rs, &len, err, sizeof err), -1);
+    krs_target_free(&t);
+    CHECK_EQ(krs_rollback_target(d, dl, RS_LIST, rl, -1, &t, &rs, &len, err, sizeof err), -1);
+    CHECK_STR(err, "revision -1 not found");
+    krs_target_free(&t);
     const char *one = "{\"items\":[{\"metadata\":{\"annotations\":{\"deployment.kubernetes.io/"
                       "revision\":\"1\"},\"ownerReferences\":[{\"uid\":\"uid-web\","
                       "\"controller\":true}]}}]}";
-    CHECK_EQ(krs_rollback_target(d, dl, one, strlen(one), 0, &off, &len, err, sizeof err), -1);
+    CHECK_EQ(krs_rollback_target(d, dl, one, strlen(one), 0, &t, &rs, &len, err, sizeof err), -1);
     CHECK_STR(err, "no rollout history found for deployment \"web\"");
-    CHECK_EQ(krs_rollback_target(d, dl, "{\"items\":[]}", 12, 3, &off, &len, err, sizeof err), -1);
+    krs_target_free(&t);
+    CHECK_EQ(krs_rollback_target(d, dl, "{\"items\":[]}", 12, 3, &t, &rs, &len, err, sizeof err),
+             -1);
     CHECK_STR(err, "revision 3 not found; available: none");
+    krs_target_free(&t);
+    CHECK_EQ(krs_rollback_target(d, dl, "{\"items\":[", 10, 0, &t, &rs, &len, err, sizeof err), -1);
+    CHECK_STR(err, "malformed ReplicaSetList JSON");
+    krs_target_free(&t);
+    CHECK_EQ(krs_rollback_target("{", 1, RS_LIST, rl, 0, &t, &rs, &len, err, sizeof err), -1);
+    CHECK_STR(err, "malformed Deployment JSON");
+    krs_target_free(&t);
+}
+
+#define RSI(name, rev, uid)                                                                        \
+    "{\"metadata\":{\"name\":\"" name "\",\"annotations\":{\"deployment.kubernetes.io/"            \
+    "revision\":\"" rev "\"},\"ownerReferences\":[{\"uid\":\"" uid "\",\"controller\":true}]},"    \
+    "\"spec\":{}}"
+
+static const char *const TPAGE[] = {
+    "{\"metadata\":{\"continue\":\"c1\"},\"items\":[" RSI("web-3", "3", "uid-web") "," RSI(
+        "web-1", "1", "uid-web") "]}",
+    "{\"metadata\":{\"continue\":\"c2\"},\"items\":[" RSI("other-9", "9", "uid-other") "]}",
+    "{\"metadata\":{},\"items\":[" RSI("web-5", "5", "uid-web") "," RSI("web-4", "4",
+                                                                        "uid-web") "]}",
+};
+
+/* Feed the pages in order (or reversed) and pick want's target. */
+static long pick_pages(struct krs_target *t, long want, int reversed, const char **rs, char *err)
+{
+    char cont[16];
+    size_t len;
+    krs_target_init(t, "uid-web", want);
+    for (int i = 0; i < 3; i++) {
+        const char *p = TPAGE[reversed ? 2 - i : i];
+        if (krs_target_page(t, p, strlen(p), cont, sizeof cont) < 0) return -2;
+    }
+    long r = krs_target_pick(t, "web", rs, &len, err, 256);
+    if (r >= 0 && strlen(*rs) != len) return -3;
+    return r;
+}
+
+/* The target and the revision list come out the same whatever page holds them. */
+TEST(rollback_target_pages)
+{
+    struct krs_target t;
+    const char *rs;
+    char err[256], cont[16];
+    for (int rev = 0; rev < 2; rev++) {
+        CHECK_EQ(pick_pages(&t, 0, rev, &rs, err), 4); /* last page, or first */
+        CHECK(strstr(rs, "\"web-4\"") != NULL);
+        krs_target_free(&t);
+        CHECK_EQ(pick_pages(&t, 1, rev, &rs, err), 1);
+        CHECK(strstr(rs, "\"web-1\"") != NULL);
+        krs_target_free(&t);
+        CHECK_EQ(pick_pages(&t, 5, rev, &rs, err), 5);
+        CHECK(strstr(rs, "\"web-5\"") != NULL);
+        krs_target_free(&t);
+        CHECK_EQ(pick_pages(&t, 9, rev, &rs, err), -1); /* another deployment's */
+        CHECK_STR(err, "revision 9 not found; available: 5, 4, 3, 1");
+        krs_target_free(&t);
+    }
+    /* the continue token is passed on; a truncated or non-list page is refused */
+    krs_target_init(&t, "uid-web", 0);
+    CHECK_EQ(krs_target_page(&t, TPAGE[0], strlen(TPAGE[0]), cont, sizeof cont), 0);
+    CHECK_STR(cont, "c1");
+    CHECK_EQ(krs_target_page(&t, TPAGE[2], strlen(TPAGE[2]) - 3, cont, sizeof cont), -1);
+    CHECK_STR(cont, "");
+    CHECK_EQ(krs_target_page(&t, "{\"metadata\":{}}", 15, cont, sizeof cont), -1);
+    CHECK_EQ(krs_target_page(&t, "[]", 2, cont, sizeof cont), -1);
+    CHECK_EQ(t.nrevs, 2);
+    CHECK_EQ(krs_target_pick(&t, "web", &rs, &(size_t){0}, err, sizeof err), 1);
+    krs_target_free(&t);
+    /* two ReplicaSets of the same newest revision: the second newest is that one too */
+    const char *dup = "{\"items\":[" RSI("a", "2", "uid-web") "," RSI("b", "2", "uid-web") "," RSI(
+        "c", "1", "uid-web") "]}";
+    krs_target_init(&t, "uid-web", 0);
+    CHECK_EQ(krs_target_page(&t, dup, strlen(dup), cont, sizeof cont), 0);
+    CHECK_EQ(krs_target_pick(&t, "web", &rs, &(size_t){0}, err, sizeof err), 2);
+    krs_target_free(&t);
 }
 
 TEST(status_and_events)
@@ -1824,6 +1911,7 @@ int main(void)
     RUN(template_matches);
     RUN(history);
     RUN(rollback_target);
+    RUN(rollback_target_pages);
     RUN(status_and_events);
     RUN(deploy_watch_success);
     RUN(deploy_patch_body);
