@@ -141,6 +141,11 @@ def test_ssl_check_is_exactly_1():
         code, resp = st.server.post_slack(None, body=body)
         assert code == 200 and resp, (value, resp)
         assert "/deploy" in ack(resp)["text"], (value, resp)
+    # unsigned, any other value is verified like any request: refused
+    for value in (b"0", b"2", b"true", b"", b"11"):
+        code, resp = st.server.post_slack(None, body=b"ssl_check=" + value + b"&token=x",
+                                          headers={})
+        assert code == 401, (value, code, resp)
     before = len(st.server.audit(event="accepted"))
     code, resp = st.server.post_slack(None, body=b"ssl_check=1&token=x", headers={})
     assert code == 200 and resp == b"", resp
