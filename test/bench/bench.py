@@ -401,7 +401,7 @@ def start_jobs(st, n):
     has sent its first API call (which the stand-in holds)."""
     for i in range(n):
         code, body = st.deploy("bench-job-%02d 2.%d" % (i, i))
-        if code != 200 or b"is deploying" not in body:
+        if code != 200 or b"checking" not in body:
             raise RuntimeError("job %d not accepted: %s %r" % (i, code, body[:200]))
     wait_until(lambda: len(st.server.children()) == n, timeout=10, what="%d children" % n)
     wait_until(lambda: len(st.kube.requests) >= n, timeout=10, what="%d stalled API calls" % n)
@@ -483,10 +483,11 @@ def e2e_latency(tmp, n):
             t0 = time.time()
             code, body = st.deploy("myservice " + version)
             out["acks"].append(time.time() - t0)
-            if code != 200 or b"is deploying" not in body:
+            if code != 200 or b"checking" not in body:
                 raise RuntimeError("deploy %d not accepted: %s %r" % (i, code, body[:200]))
-            posts = st.slack.wait_for(before + 1, timeout=15)
-            post = posts[before]
+            # two posts: "is deploying" once the PATCH is in, then the result
+            posts = st.slack.wait_for(before + 2, timeout=15)
+            post = posts[before + 1]
             out["lat"].append(post["time"] - t0)
             text = (post.get("json") or {}).get("text", "")
             if version in text and st.kube.images("default", "myservice").get("myservice", "").endswith(":" + version):
@@ -560,7 +561,7 @@ def socket_acks(tmp, n):
         stt = sock.state()
         sent = {x["envelope_id"]: x["at_us"] for x in stt["sent"]}
         lat = [a["at_us"] - sent[a["envelope_id"]] for a in stt["acks"] if a["envelope_id"] in sent]
-        ok = sum(1 for a in stt["acks"] if "is deploying" in (a["payload"] or {}).get("text", ""))
+        ok = sum(1 for a in stt["acks"] if "checking" in (a["payload"] or {}).get("text", ""))
         return {"lat_us": lat, "accepted": ok, "jobs": len(st.server.children()) - 1,
                 "child_rss": rss0, "child_rss_after": proc_status(child, "VmRSS") if child else None,
                 "child_hwm": proc_status(child, "VmHWM") if child else None,
