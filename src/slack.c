@@ -366,17 +366,11 @@ static int take_container(struct slice *w, size_t *nw, struct command *c, char *
     return 0;
 }
 
-int cmd_parse(const char *text, const char *default_ns, struct command *c, char *err, size_t errlen)
+/* Split s into at most 4 words (a fifth makes nw 5: too many for every
+ * verb, and the rest is not read). */
+static size_t cmd_words(const unsigned char *s, struct slice w[4])
 {
-    struct slice w[4];
     size_t nw = 0;
-    const unsigned char *s = (const unsigned char *)(text ? text : "");
-
-    memset(c, 0, sizeof *c);
-    c->verb = CMD_HELP;
-    if (err && errlen) err[0] = 0;
-    if (strlen((const char *)s) > CMD_MAX_TEXT)
-        return fail(err, errlen, "The command is too long (at most %d characters).", CMD_MAX_TEXT);
     while (*s) {
         size_t k = sep_len(s);
         if (k) {
@@ -385,66 +379,56 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
         }
         const unsigned char *start = s;
         while (*s && !sep_len(s)) s++;
-        if (nw == 4) {
-            nw++; /* five words are too many for every verb: stop here */
-            break;
-        }
+        if (nw == 4) return 5;
         w[nw++] = (struct slice){(const char *)start, (size_t)(s - start)};
     }
-    if (nw == 0) return 0;
+    return nw;
+}
 
-    enum cmd_verb verb = CMD_DEPLOY;
-    if (slice_eq_nocase(w[0], "help"))
-        verb = CMD_HELP;
-    else if (slice_eq_nocase(w[0], "status"))
-        verb = CMD_STATUS;
-    else if (slice_eq_nocase(w[0], "history"))
-        verb = CMD_HISTORY;
-    else if (slice_eq_nocase(w[0], "rollback"))
-        verb = CMD_ROLLBACK;
-    else if (slice_eq_nocase(w[0], "restart"))
-        verb = CMD_RESTART;
+static enum cmd_verb cmd_verb_of(struct slice w)
+{
+    static const enum cmd_verb verbs[] = {CMD_HELP, CMD_STATUS, CMD_HISTORY, CMD_ROLLBACK,
+                                          CMD_RESTART};
+    for (size_t i = 0; i < sizeof verbs / sizeof *verbs; i++)
+        if (slice_eq_nocase(w, cmd_verb_str(verbs[i]))) return verbs[i];
+    return CMD_DEPLOY;
+}
 
-    switch (verb) {
-    case CMD_HELP:
-        if (nw > 1)
-            return fail(err, errlen,
-                        "help takes no arguments (to deploy a deployment named help, write "
-                        "namespace/help VERSION).");
-        return 0;
-    case CMD_STATUS:
-    case CMD_HISTORY:
-    case CMD_ROLLBACK:
-    case CMD_RESTART:
-        if (nw == 1)
-            return fail(err, errlen, "%s needs a target: [namespace/]deployment.",
-                        cmd_verb_str(verb));
-        if (nw > (verb == CMD_ROLLBACK || verb == CMD_HISTORY ? 3u : 2u))
-            return fail(err, errlen, "Too many words: write %s [namespace/]deployment%s.",
-                        cmd_verb_str(verb),
-                        verb == CMD_ROLLBACK  ? " [revision]"
-                        : verb == CMD_HISTORY ? " [N]"
-                                              : "");
-        if (parse_target(w[1], default_ns, c, err, errlen) < 0) return -1;
-        if (nw == 3 && verb == CMD_HISTORY) {
-            unsigned long n;
-            if (slice_to_ulong(w[2], KUBE_HISTORY_MAX, &n) < 0 || n == 0)
-                return fail_word(err, errlen, "Not a number of revisions:", w[2],
-                                 " (history shows 1 to " STR(KUBE_HISTORY_MAX) ")");
-            c->revision = (long)n;
-        } else if (nw == 3) {
-            unsigned long rev;
-            if (slice_to_ulong(w[2], CMD_REVISION_MAX, &rev) < 0 || rev == 0)
-                return fail_word(err, errlen, "Not a valid revision:", w[2],
-                                 " (a number from 1 to 2147483648)");
-            c->revision = (long)rev;
-        }
-        c->verb = verb;
-        return 0;
-    case CMD_DEPLOY:
-        break;
+/* status, history, rollback, restart: a target, and for history a count or
+ * for rollback a revision. */
+static int cmd_lookup(enum cmd_verb verb, const struct slice *w, size_t nw, const char *default_ns,
+                      struct command *c, char *err, size_t errlen)
+{
+    if (nw == 1)
+        return fail(err, errlen, "%s needs a target: [namespace/]deployment.", cmd_verb_str(verb));
+    if (nw > (verb == CMD_ROLLBACK || verb == CMD_HISTORY ? 3u : 2u))
+        return fail(err, errlen, "Too many words: write %s [namespace/]deployment%s.",
+                    cmd_verb_str(verb),
+                    verb == CMD_ROLLBACK  ? " [revision]"
+                    : verb == CMD_HISTORY ? " [N]"
+                                          : "");
+    if (parse_target(w[1], default_ns, c, err, errlen) < 0) return -1;
+    if (nw == 3 && verb == CMD_HISTORY) {
+        unsigned long n;
+        if (slice_to_ulong(w[2], KUBE_HISTORY_MAX, &n) < 0 || n == 0)
+            return fail_word(err, errlen, "Not a number of revisions:", w[2],
+                             " (history shows 1 to " STR(KUBE_HISTORY_MAX) ")");
+        c->revision = (long)n;
+    } else if (nw == 3) {
+        unsigned long rev;
+        if (slice_to_ulong(w[2], CMD_REVISION_MAX, &rev) < 0 || rev == 0)
+            return fail_word(err, errlen, "Not a valid revision:", w[2],
+                             " (a number from 1 to 2147483648)");
+        c->revision = (long)rev;
     }
+    c->verb = verb;
+    return 0;
+}
 
+/* [namespace/]deployment version [-c container] */
+static int cmd_deploy(struct slice *w, size_t nw, const char *default_ns, struct command *c,
+                      char *err, size_t errlen)
+{
     if (take_container(w, &nw, c, err, errlen) < 0) return -1;
     if (nw == 3 && slice_eq_nocase(w[0], "deploy"))
         return fail(err, errlen, "Drop the word deploy: write [namespace/]deployment version.");
@@ -457,6 +441,28 @@ int cmd_parse(const char *text, const char *default_ns, struct command *c, char 
     if (parse_version(w[1], c, err, errlen) < 0) return -1;
     c->verb = CMD_DEPLOY;
     return 0;
+}
+
+int cmd_parse(const char *text, const char *default_ns, struct command *c, char *err, size_t errlen)
+{
+    struct slice w[4];
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+
+    memset(c, 0, sizeof *c);
+    c->verb = CMD_HELP;
+    if (err && errlen) err[0] = 0;
+    if (strlen((const char *)s) > CMD_MAX_TEXT)
+        return fail(err, errlen, "The command is too long (at most %d characters).", CMD_MAX_TEXT);
+    size_t nw = cmd_words(s, w);
+    if (nw == 0) return 0;
+    enum cmd_verb verb = cmd_verb_of(w[0]);
+    if (verb == CMD_HELP && nw > 1)
+        return fail(err, errlen,
+                    "help takes no arguments (to deploy a deployment named help, write "
+                    "namespace/help VERSION).");
+    if (verb == CMD_HELP) return 0;
+    if (verb != CMD_DEPLOY) return cmd_lookup(verb, w, nw, default_ns, c, err, errlen);
+    return cmd_deploy(w, nw, default_ns, c, err, errlen);
 }
 
 /* ---- replies ------------------------------------------------------------ */
