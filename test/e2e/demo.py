@@ -12,6 +12,7 @@ stand-in (node + the npm `ws` server), which hands it the slash command as
 an envelope; the ack goes back on the socket."""
 import json
 import os
+import re
 import sys
 import textwrap
 import time
@@ -26,6 +27,9 @@ from lib import Stack  # noqa: E402
 
 def say(who, text):
     # As Slack shows it: the message text escapes &, < and > (mentions stay <@U…>).
+    # A date token <!date^UNIX^FORMAT|fallback> shows as the reader's local
+    # time; here its fallback (UTC) stands in.
+    text = re.sub(r"<!date\^[0-9]+\^[^|>]*\|([^>]*)>", r"\1", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     print(f"\n  {who}")
     for line in text.splitlines() or [""]:
