@@ -27,10 +27,12 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wundef -Wno-unused-parameter $(WERROR)
 DEFS = -std=c11 -D_GNU_SOURCE -DDEPLOY_API_VERSION='"$(VERSION)"'
 
-# Shipped binary: musl, size-optimized, dead sections dropped, stripped.
+# Shipped binary: musl, size-optimized, dead sections dropped, stripped. No
+# unwind tables: nothing unwinds C (aarch64 GCC emits them by default: 33 KiB).
 MUSL_CC      = musl-gcc
 MUSL_CFLAGS  = -Os $(DEFS) $(WARN) -ffunction-sections -fdata-sections \
-               -fno-asynchronous-unwind-tables -fno-stack-protector -isystem $(BEARSSL_SRC)/inc
+               -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-stack-protector \
+               -isystem $(BEARSSL_SRC)/inc
 # -z noseparate-code: no page of padding around each segment (binutils pads
 # them apart by default); -z norelro: a static musl binary never applies
 # RELRO, so its page alignment is padding too. Together about 5 KiB.
@@ -91,7 +93,7 @@ $(BEARSSL_MUSL): | $(BEARSSL_SRC)/inc/bearssl.h
 $(BEARSSL_ARM64): | $(BEARSSL_SRC)/inc/bearssl.h
 	@echo "  BEARSSL (arm64) $@"
 	@sh third_party/bearssl/build.sh $(BEARSSL_SRC) $(dir $@) $(ARM64_CC) \
-	    "-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables"
+	    "-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
 
 $(BEARSSL_HOST): | $(BEARSSL_SRC)/inc/bearssl.h
 	@echo "  BEARSSL (host) $@"
