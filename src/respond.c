@@ -119,9 +119,31 @@ static int same_host(const char *a, const char *b)
     return na == nb && strncasecmp(a, b, na) == 0;
 }
 
+/* 1 when have is one of the comma list allowed ("host[:port]" entries,
+ * blanks around them ignored, hosts compared without case). */
+static int host_listed(const char *allowed, const struct hostport *have)
+{
+    struct hostport want;
+    char e[256];
+    for (const char *p = allowed ? allowed : ""; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *s = p;
+        size_t sl = len;
+        while (sl && (*s == ' ' || *s == '\t')) s++, sl--;
+        while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\t')) sl--;
+        if (sl && parse_hostport(s, sl, &want, e, sizeof e) == 0 &&
+            strcasecmp(want.host, have->host) == 0 && want.port == have->port)
+            return 1;
+        p += len;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
 int respond_url_allowed(const char *url, const char *allowed_hosts, char *err, size_t errlen)
 {
-    struct hostport want, have;
+    struct hostport have;
     struct url u;
     char e[256];
     size_t n, a;
@@ -165,19 +187,7 @@ int respond_url_allowed(const char *url, const char *allowed_hosts, char *err, s
         snprintf(err, errlen, "response_url parses ambiguously");
         return 0;
     }
-    for (const char *p = allowed_hosts ? allowed_hosts : ""; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *s = p;
-        size_t sl = len;
-        while (sl && (*s == ' ' || *s == '\t')) s++, sl--;
-        while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\t')) sl--;
-        if (sl && parse_hostport(s, sl, &want, e, sizeof e) == 0 &&
-            strcasecmp(want.host, have.host) == 0 && want.port == have.port)
-            return 1;
-        p += len;
-        if (*p == ',') p++;
-    }
+    if (host_listed(allowed_hosts, &have)) return 1;
     if (have.port == 443)
         snprintf(err, errlen, "response_url host %s is not in RESPONSE_URL_HOSTS", have.host);
     else

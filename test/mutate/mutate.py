@@ -117,7 +117,7 @@ MUTATIONS = [
       unit=["test_slack"], e2e=["test_survivors:test_version_with_slash_refused"],
       what="a version like evil.example/x:1 picks the registry"),
     M("response_url-port", "src/respond.c",
-      [("strcasecmp(want.host, have.host) == 0 && want.port == have.port)", "strcasecmp(want.host, have.host) == 0)")],
+      [("strcasecmp(want.host, have->host) == 0 && want.port == have->port)", "strcasecmp(want.host, have->host) == 0)")],
       unit=["test_respond"], e2e=["test_kube_e2e:test_disallowed_response_url_never_contacted"],
       what="results go to any port of an allowed host"),
     M("tls-name-check", "src/tls.c",
